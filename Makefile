@@ -1,0 +1,62 @@
+# edge: photos -> fast, verified classifier. `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+RUNTIME_VENV ?= .venv-runtime
+DATA ?= ../shared/data/flowers5
+RUN ?= runs/flowers5
+EXPORT ?= exports/flowers5
+BENCH_OUT ?= benchmarks/flowers5
+# The machine's pip config may offer a CPU-only torch wheel through find-links; torchvision 0.28
+# does not import with it. Ignore every local pip config so the registry's build is installed.
+PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip
+RUNTIME_PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(RUNTIME_VENV)/bin/pip
+
+.PHONY: help install install-runtime train export infer bench test test-slow lint pi-check clean
+
+help:
+	@echo "install          .venv with edge[train,dev] (torch 2.13.0 from the registry)"
+	@echo "install-runtime  .venv-runtime with the torch-free runtime only"
+	@echo "train            train the default model on DATA=$(DATA) into RUN=$(RUN)"
+	@echo "export           export RUN to EXPORT=$(EXPORT) with INT8 artifacts"
+	@echo "infer            classify DATA with the INT8 ONNX artifact"
+	@echo "bench            benchmark every format of RUN into $(BENCH_OUT)"
+	@echo "test / lint      fast tests / ruff; test-slow adds the real-data tests"
+	@echo "pi-check         run the runtime in an emulated 64-bit ARM Debian (slow, needs root)"
+
+install:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[train,dev]'
+	$(VENV)/bin/python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
+
+install-runtime:
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_PIP) install -e '.[openvino]'
+	$(RUNTIME_VENV)/bin/python -c "import sys, edge.runtime, edge.devices; assert 'torch' not in sys.modules; print('runtime ok, torch-free')"
+
+train:
+	$(VENV)/bin/edge train $(DATA) --out $(RUN)
+
+export:
+	$(VENV)/bin/edge export $(RUN) --out $(EXPORT) --int8
+
+infer:
+	$(VENV)/bin/edge-infer $(EXPORT)/model.int8.onnx $(DATA)
+
+bench:
+	$(VENV)/bin/edge bench $(RUN) --export-dir $(EXPORT) --out $(BENCH_OUT)
+
+test:
+	$(VENV)/bin/pytest -q
+
+test-slow:
+	$(VENV)/bin/pytest -q -m slow
+
+lint:
+	$(VENV)/bin/ruff check edge tests
+
+pi-check:
+	bash scripts/pi-check.sh $(EXPORT) $(DATA)
+
+clean:
+	rm -rf runs exports .pytest_cache

@@ -1,0 +1,1 @@
+"""Command-line entry points: `edge` (all stages) and `edge-infer` (runtime only)."""

@@ -1,0 +1,48 @@
+"""Shared CLI plumbing: EdgeError -> one line on stderr and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+from typing import Callable, TypeVar
+
+import typer
+
+from edge.errors import EdgeError
+
+F = TypeVar("F", bound=Callable)
+
+
+def clean_errors(func: F) -> F:
+    """Wrap a typer command so an EdgeError prints one line and exits 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except EdgeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def torch_available() -> bool:
+    """True when torch is installed; checked without importing it (the Pi has no torch)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def run(app: typer.Typer) -> None:
+    """Run a typer app; EdgeErrors that escape a command still end in one clean line."""
+    try:
+        app()
+    except EdgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

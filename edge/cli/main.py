@@ -1,0 +1,53 @@
+"""The `edge` command: runtime and device commands always; train/export/bench with torch."""
+
+from __future__ import annotations
+
+import typer
+
+from edge.cli.common import clean_errors, run, torch_available
+from edge.devices.cli import app as devices_app
+from edge.errors import EdgeError
+from edge.runtime.cli import infer
+
+app = typer.Typer(
+    name="edge",
+    help="Photos -> a fast, verified image classifier for a Raspberry Pi or a laptop.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("infer", help="Classify images, folders, videos or cameras (same as edge-infer).")(infer)
+app.add_typer(devices_app, name="devices", help="Device profiles: list, show, detect.")
+
+TORCH_COMMANDS = ("train", "export", "bench", "classify")
+
+
+def _needs_torch(name: str):
+    @clean_errors
+    def missing(ctx: typer.Context) -> None:
+        raise EdgeError(f"`edge {name}` needs PyTorch: install the training extras with pip install 'edge[train]'")
+
+    return missing
+
+
+if torch_available():
+    from edge.bench.cli import bench
+    from edge.export.cli import export
+    from edge.train.cli import classify, train
+
+    app.command("train", help="Fine-tune a pretrained classifier on an image folder.")(train)
+    app.command("export", help="Export a run to TorchScript/ONNX/OpenVINO, each checked against PyTorch.")(export)
+    app.command("classify", help="Top-5 ImageNet labels for a photo from a zoo model.")(classify)
+    app.command("bench", help="Benchmark every format of a run: accuracy, latency, size.")(bench)
+else:
+    extra = {"allow_extra_args": True, "ignore_unknown_options": True}
+    for _name in TORCH_COMMANDS:
+        app.command(_name, context_settings=extra, help="(needs edge[train])")(_needs_torch(_name))
+
+
+def main() -> None:
+    run(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Device profiles (torch-free): threads, backend, precision and install line per target."""

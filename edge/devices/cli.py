@@ -1,0 +1,43 @@
+"""`edge devices list | show NAME | detect`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edge.cli.common import clean_errors
+from edge.devices.profiles import detect as detect_profile
+from edge.devices.profiles import get_profile, load_profiles
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+@app.command("list")
+@clean_errors
+def list_profiles() -> None:
+    """List the device profiles."""
+    table = Table("name", "backend", "precision", "threads", "description")
+    for p in load_profiles().values():
+        table.add_row(p.name, p.backend, p.precision, str(p.threads or "all"), p.description)
+    console.print(table)
+
+
+@app.command("show")
+@clean_errors
+def show(name: Annotated[str, typer.Argument(help="Profile name (edge devices list).")]) -> None:
+    """Show one profile: threads, backend, artifact, camera and install line."""
+    for key, value in asdict(get_profile(name)).items():
+        console.print(f"[bold]{key:18s}[/] {', '.join(value) if isinstance(value, tuple) else value}")
+
+
+@app.command("detect")
+@clean_errors
+def detect() -> None:
+    """Guess the profile of the machine this runs on."""
+    profile, why = detect_profile()
+    console.print(f"{profile.name}  ({why})")

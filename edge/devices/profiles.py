@@ -1,0 +1,79 @@
+"""Load device profiles (TOML files shipped in the package) and guess the current machine's."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+from edge.errors import EdgeError
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    name: str
+    description: str
+    arch: str  # platform.machine() of the target
+    cpu_match: tuple[str, ...]  # substrings of /proc/cpuinfo that identify it
+    threads: int  # 0: all cores
+    backend: str  # onnxruntime | openvino
+    precision: str
+    artifact: str  # which file of an export folder to run there
+    input_size_advice: str
+    camera: str
+    install: str
+    notes: str = ""
+
+    def resolved_threads(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+
+def _profile_files() -> list:
+    folder = resources.files("edge.devices").joinpath("profiles")
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+
+
+def load_profiles() -> dict[str, DeviceProfile]:
+    known = {f.name for f in fields(DeviceProfile)}
+    profiles = {}
+    for file in _profile_files():
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        profiles[data["name"]] = DeviceProfile(**data)
+    return profiles
+
+
+def get_profile(name: str) -> DeviceProfile:
+    profiles = load_profiles()
+    if name not in profiles:
+        raise EdgeError(f"unknown device '{name}'; choose one of: {', '.join(profiles)} (edge devices list)")
+    return profiles[name]
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def detect(machine: str | None = None, cpuinfo: str | None = None) -> tuple[DeviceProfile, str]:
+    """(best-matching profile, why) for this machine, from its architecture and /proc/cpuinfo."""
+    machine = (machine or platform.machine()).lower()
+    cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo
+    profiles = load_profiles()
+    is_arm = machine in ("aarch64", "arm64")
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("Model")), "")
+    for profile in profiles.values():
+        if profile.arch == ("aarch64" if is_arm else "x86_64") and profile.cpu_match:
+            hits = [m for m in profile.cpu_match if m in cpuinfo or m in model]
+            if hits and (is_arm or len(hits) == len(profile.cpu_match)):
+                return profile, f"{machine}, cpu matches {', '.join(hits)}"
+    if is_arm:
+        return profiles["generic-arm64"], f"{machine}, no known board matched"
+    cores = os.cpu_count() or 1
+    name = "x86-laptop" if cores <= 8 else "x86-server"
+    return profiles[name], f"{machine}, {cores} cores"

@@ -1,0 +1,1 @@
+"""Export stage: checkpoint -> TorchScript, ONNX, INT8 ONNX, OpenVINO FP32/INT8, each checked."""

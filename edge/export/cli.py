@@ -1,0 +1,48 @@
+"""`edge export`: a thin typer command over edge.export.pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edge.cli.common import clean_errors
+
+console = Console()
+
+
+def _table(report: dict) -> Table:
+    table = Table(title=f"export parity vs PyTorch ({report['images']} images, {report['threads']} threads)")
+    for col in ("format", "agreement", "max |Δlogit|", "accuracy", "drop (pts)", "size MB", "ms (b=1)", "export s"):
+        table.add_column(col, justify="right" if col != "format" else "left")
+    for r in report["formats"]:
+        acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.4f}"
+        drop = "-" if r["accuracy_drop"] is None else f"{r['accuracy_drop']:+.2f}"
+        slow = " [red](slower than FP32)[/]" if r.get("slower_than_fp32") else ""
+        table.add_row(r["name"], f"{r['top1_agreement']:.2%}", f"{r['max_abs_logit_diff']:.2e}", acc, drop,
+                      f"{r['size_mb']:.2f}", f"{r['latency_ms_b1']:.2f}{slow}", f"{r['export_seconds']:.1f}")
+    return table
+
+
+@clean_errors
+def export(
+    source: Annotated[str, typer.Argument(help="Run folder or checkpoint.pt; or zoo:NAME for an ImageNet model.")],
+    out: Annotated[Path, typer.Option("--out", help="Export folder to write (replaced atomically).")],
+    int8: Annotated[bool, typer.Option("--int8", help="Add the INT8 ONNX and OpenVINO artifacts.")] = False,
+    format: Annotated[Optional[list[str]], typer.Option("--format", help="torchscript, onnx, onnx-int8, openvino, "
+                                                        "openvino-int8 (repeatable; default all FP32).")] = None,
+    max_drop: Annotated[Optional[float], typer.Option(help="OpenVINO INT8: accuracy-controlled, max drop in points.")] = None,
+    calibration_size: Annotated[int, typer.Option(help="Calibration images (class-balanced from training).")] = 300,
+    data: Annotated[Optional[Path], typer.Option(help="Dataset folder if it moved since training (or photos for zoo:).")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads for checks and latency.")] = 2,
+    weights: Annotated[Optional[Path], typer.Option(help="zoo: only, local ImageNet state dict.")] = None,
+) -> None:
+    """Export a run to deployable artifacts, each checked against the PyTorch model."""
+    from edge.export.pipeline import export as run_export
+
+    report = run_export(source, out, format, int8, data, max_drop, calibration_size, threads, weights, console.print)
+    console.print(_table(report))
+    console.print(f"[bold green]done[/]: {out}")

@@ -1,0 +1,40 @@
+"""What every format exporter gets: the model, its manifest and the data to check it on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from torch import nn
+
+from edge.manifest import Manifest
+
+
+@dataclass
+class ExportJob:
+    model: nn.Module  # eval mode, CPU, fixed padding
+    manifest: Manifest
+    workdir: Path  # the export folder being built (renamed into place at the end)
+    val_x: np.ndarray  # preprocessed validation images (N, C, H, W)
+    val_y: np.ndarray | None  # their labels; None when there are none (zoo model)
+    reference_logits: np.ndarray  # the PyTorch model's logits on val_x
+    make_calibration: Callable[[], np.ndarray]  # class-balanced training images, computed once on demand
+    threads: int = 2
+    max_drop: float | None = None  # accuracy-controlled NNCF quantization, in points
+    notes: dict[str, dict] = field(default_factory=dict)  # per-format details for the report
+
+    @cached_property
+    def calibration(self) -> np.ndarray:
+        return self.make_calibration()
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.manifest.input_size)
+
+    def path(self, relative: str) -> Path:
+        target = self.workdir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target

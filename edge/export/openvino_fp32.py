@@ -1,0 +1,28 @@
+"""OpenVINO IR FP32, converted from the checked ONNX file, manifest in rt_info.
+
+Weights stay FP32 (`compress_to_fp16=False`): `ov.save_model` would halve them silently
+otherwise, and the FP32 artifact must match PyTorch; the INT8 artifact is the small one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.export.job import ExportJob
+from edge.manifest import Manifest
+from edge.runtime.backends import MANIFEST_KEY
+
+
+def save(model, path: Path, manifest: Manifest) -> Path:
+    import openvino as ov
+
+    model.set_rt_info(manifest.to_json(), MANIFEST_KEY)
+    ov.save_model(model, str(path), compress_to_fp16=False)
+    return path
+
+
+def export(job: ExportJob) -> Path:
+    import openvino as ov
+
+    model = ov.convert_model(str(job.workdir / "model.onnx"))
+    return save(model, job.path("openvino/model.xml"), job.manifest)

@@ -1,0 +1,68 @@
+"""Check an artifact against the PyTorch model: agreement, logit gap, accuracy, latency."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edge.export.job import ExportJob
+
+
+def batched(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    return np.concatenate([run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray | None) -> float | None:
+    return None if labels is None else float((logits.argmax(1) == labels).mean())
+
+
+def compare(logits: np.ndarray, job: ExportJob) -> dict:
+    ref = job.reference_logits
+    acc, ref_acc = accuracy(logits, job.val_y), accuracy(ref, job.val_y)
+    return {
+        "top1_agreement": float((logits.argmax(1) == ref.argmax(1)).mean()),
+        "max_abs_logit_diff": float(np.abs(logits - ref).max()),
+        "accuracy": acc,
+        "accuracy_drop": None if acc is None else round(100.0 * (ref_acc - acc), 3),  # points
+    }
+
+
+def latency_ms(run: Callable[[np.ndarray], np.ndarray], sample: np.ndarray, repeats: int = 50) -> float:
+    """Median batch-1 latency after a warm-up."""
+    x = sample[:1]
+    for _ in range(5):
+        run(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def size_mb(path: Path) -> float:
+    files = [path] if path.suffix != ".xml" else [path, path.with_suffix(".bin")]
+    return round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 3)
+
+
+def runner(runtime: str, path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A numpy-in, numpy-out callable for an artifact; OpenVINO at f32 so FP32 parity is exact."""
+    if runtime == "torch":
+        import torch
+
+        from edge.export.torchscript import load
+
+        module = load(path)
+        torch.set_num_threads(threads)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return module(torch.from_numpy(x)).numpy()
+
+        return run
+    from edge.runtime.backends import create_backend
+
+    return create_backend(path, runtime, threads, precision="f32" if runtime == "openvino" else None).run

@@ -1,0 +1,125 @@
+"""`edge export`: build every requested artifact in a temp folder, check each, then swap in."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from edge.atomic import atomic_dir, write_json, write_text
+from edge.errors import EdgeError
+from edge.export import parity
+from edge.export.data import balanced_calibration, folder_images, load_split, preprocess_all
+from edge.export.fixpad import fix_same_padding
+from edge.export.formats import ExportFormat, resolve_formats
+from edge.export.job import ExportJob
+from edge.manifest import Manifest, write_manifest
+
+
+@dataclass
+class Source:
+    model: torch.nn.Module
+    manifest: Manifest
+    val_paths: list[Path]
+    val_y: np.ndarray | None
+    calibration_paths: Callable[[int], list[Path]]
+
+
+def load_run(path: Path, data: Path | None) -> Source:
+    from edge.train import checkpoint
+
+    payload = checkpoint.load(path)
+    run_dir = payload["path"].parent
+    split = load_split(run_dir, data)
+    return Source(checkpoint.rebuild(payload), payload["manifest"], [s.path for s in split.val],
+                  np.array([s.label for s in split.val]), lambda n: balanced_calibration(split.train, n))
+
+
+def load_zoo(name: str, data: Path | None, weights: Path | None) -> Source:
+    """A zoo model with its ImageNet head: parity on any photos, no labels."""
+    from edge.train.classify import imagenet_labels
+    from edge.train.models import build_imagenet_model
+    from edge.train.session import make_manifest
+    from edge.train.zoo import get_entry
+
+    if data is None:
+        raise EdgeError(f"exporting zoo:{name} needs --data DIR with a few photos to check and calibrate on")
+    entry = get_entry(name)
+    model = build_imagenet_model(entry, pretrained=True, weights=weights).eval()
+    manifest = make_manifest(entry, entry.preprocessing, imagenet_labels(), "")
+    return Source(model, manifest, folder_images(data, 100), None, lambda n: folder_images(data, n))
+
+
+def _reference(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return parity.batched(lambda b: model(torch.from_numpy(b)).numpy(), x)
+
+
+def _build(fmt: ExportFormat, job: ExportJob, log) -> dict:
+    module = importlib.import_module(f"edge.export.{fmt.module}")
+    start = time.perf_counter()
+    try:
+        path = module.export(job)
+    except EdgeError:
+        raise
+    except Exception as exc:  # a converter failing deep inside: one line naming the format
+        raise EdgeError(f"{fmt.name} export failed: {type(exc).__name__}: {str(exc)[:200]}") from None
+    seconds = time.perf_counter() - start
+    run = parity.runner(fmt.runtime, path, job.threads)
+    row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)),
+           **parity.compare(parity.batched(run, job.val_x), job),
+           "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
+           "latency_ms_b1": round(parity.latency_ms(run, job.val_x), 3), **job.notes.get(fmt.name, {})}
+    log(f"{fmt.name:14s} agreement {row['top1_agreement']:.4f}  max|dlogit| {row['max_abs_logit_diff']:.2e}  "
+        f"{row['size_mb']:.2f} MB  {row['latency_ms_b1']:.2f} ms  ({seconds:.1f} s)")
+    return row
+
+
+def _flag_slow_int8(rows: list[dict], formats: list[ExportFormat]) -> None:
+    by_name = {r["name"]: r for r in rows}
+    for fmt in formats:
+        row, sibling = by_name.get(fmt.name), by_name.get(fmt.fp32_sibling or "")
+        if row is not None and sibling is not None:
+            row["slower_than_fp32"] = row["latency_ms_b1"] >= sibling["latency_ms_b1"]
+
+
+def _check_writable(out: Path) -> None:
+    import os
+
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgeError(f"{out}: cannot create the output folder ({exc.strerror}); choose another --out") from None
+    if not os.access(parent, os.W_OK):
+        raise EdgeError(f"{out}: folder {parent} is not writable; choose another --out")
+
+
+def export(source: str, out: Path, formats: list[str] | None = None, int8: bool = False, data: Path | None = None,
+           max_drop: float | None = None, calibration_size: int = 300, threads: int = 2,
+           weights: Path | None = None, log: Callable[[str], None] = print) -> dict:
+    chosen = resolve_formats(formats, int8)
+    _check_writable(out)
+    torch.set_num_threads(threads)
+    src = load_zoo(source[4:], data, weights) if source.startswith("zoo:") else load_run(Path(source), data)
+    swapped = fix_same_padding(src.model, tuple(src.manifest.input_size))
+    val_x = preprocess_all(src.val_paths, src.manifest)
+    log(f"exporting {src.manifest.arch} ({len(src.manifest.labels)} classes; {swapped} same-pad convs fixed) "
+        f"as {', '.join(f.name for f in chosen)}; checking on {len(val_x)} images")
+    with atomic_dir(out) as work:
+        job = ExportJob(src.model, src.manifest, work, val_x, src.val_y, _reference(src.model, val_x),
+                        lambda: preprocess_all(src.calibration_paths(calibration_size), src.manifest),
+                        threads, max_drop)
+        rows = [_build(fmt, job, log) for fmt in chosen]
+        _flag_slow_int8(rows, chosen)
+        report = {"source": source, "reference_accuracy": parity.accuracy(job.reference_logits, src.val_y),
+                  "images": len(val_x), "threads": threads, "formats": rows}
+        write_manifest(src.manifest, work / "manifest.json")
+        write_text(work / "labels.txt", "\n".join(src.manifest.labels) + "\n")
+        write_json(work / "export_report.json", report)
+    return report

@@ -1,0 +1,25 @@
+"""TorchScript: traced, frozen, with the manifest in `_extra_files`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from edge.export.job import ExportJob
+
+MANIFEST_FILE = "manifest.json"  # name inside the TorchScript archive's extra files
+
+
+def export(job: ExportJob) -> Path:
+    example = torch.zeros(1, *job.input_shape)
+    with torch.no_grad():
+        traced = torch.jit.trace(job.model, example)
+        frozen = torch.jit.freeze(traced.eval())
+    path = job.path("model.ts")
+    torch.jit.save(frozen, str(path), _extra_files={MANIFEST_FILE: job.manifest.to_json()})
+    return path
+
+
+def load(path: Path):
+    return torch.jit.load(str(path), map_location="cpu")

@@ -1,0 +1,152 @@
+"""The manifest: the one contract between train, export and runtime.
+
+Plain data only (no torch objects, no callables), so the torch-free runtime can read it. It is
+written by train next to the checkpoint and embedded in every exported artifact, so nobody ever
+retypes mean/std or guesses the resize.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from edge.errors import EdgeError
+
+SCHEMA_VERSION = 1
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    schema_version: int  # bumped on any incompatible change; readers refuse unknown versions
+    arch: str  # zoo name, e.g. "efficientnet_lite0"
+    labels: tuple[str, ...]  # class names, index = logit position
+    input_size: tuple[int, int, int]  # (channels, height, width) the model is fed
+    resize_size: int  # the shorter image side is resized to this before the crop
+    crop_size: int  # square center crop taken after the resize
+    interpolation: str  # resize filter: nearest | bilinear | bicubic (antialiased, as PIL does)
+    mean: tuple[float, float, float]  # per channel, in channel_order, on 0..1 pixels
+    std: tuple[float, float, float]
+    channel_order: str  # "RGB" or "BGR": order of the channels in the input tensor
+    layout: str  # "NCHW" or "NHWC"
+    precision: str  # fp32 | fp16 | int8: numeric precision of the artifact carrying it
+    metrics: dict[str, Any] = field(default_factory=dict)  # e.g. {"val_accuracy": 0.95}
+    created_by: dict[str, str] = field(default_factory=dict)  # tool and library versions
+    source_sha256: str = ""  # hash of what this was made from (split for a run, checkpoint for exports)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def with_updates(self, **changes: Any) -> "Manifest":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("labels", "input_size", "mean", "std"):
+            data[key] = list(data[key])
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "manifest") -> "Manifest":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise EdgeError(f"{source}: not valid JSON ({exc}); re-export the model") from None
+        return cls.from_dict(data, source)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "manifest") -> "Manifest":
+        if not isinstance(data, dict):
+            raise EdgeError(f"{source}: a manifest must be a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise EdgeError(
+                f"{source}: unknown manifest schema_version {version!r} (this edge reads "
+                f"{SCHEMA_VERSION}); upgrade edge or re-export the model"
+            )
+        values = {}
+        for f in fields(cls):
+            if f.name not in data:  # every field is required in JSON, even those with Python defaults
+                raise EdgeError(f"{source}: manifest field '{f.name}' is missing")
+            values[f.name] = _check(f.name, data[f.name], source)
+        manifest = cls(**values)
+        manifest.validate(source)
+        return manifest
+
+    def validate(self, source: str = "manifest") -> None:
+        if self.interpolation not in INTERPOLATIONS:
+            raise EdgeError(f"{source}: manifest field 'interpolation' must be one of {INTERPOLATIONS}")
+        if self.channel_order not in ("RGB", "BGR"):
+            raise EdgeError(f"{source}: manifest field 'channel_order' must be RGB or BGR")
+        if self.layout not in ("NCHW", "NHWC"):
+            raise EdgeError(f"{source}: manifest field 'layout' must be NCHW or NHWC")
+        if self.precision not in ("fp32", "fp16", "int8"):
+            raise EdgeError(f"{source}: manifest field 'precision' must be fp32, fp16 or int8")
+        if not self.labels:
+            raise EdgeError(f"{source}: manifest field 'labels' is empty")
+        if self.crop_size > self.resize_size or self.input_size[1:] != (self.crop_size, self.crop_size):
+            raise EdgeError(f"{source}: manifest fields 'crop_size'/'input_size' disagree")
+        if any(s <= 0 for s in self.std):
+            raise EdgeError(f"{source}: manifest field 'std' must be positive")
+
+
+# Expected JSON type per field: (python type, element type or None, fixed length or None).
+_SCHEMA: dict[str, tuple[type, type | None, int | None]] = {
+    "schema_version": (int, None, None),
+    "arch": (str, None, None),
+    "labels": (list, str, None),
+    "input_size": (list, int, 3),
+    "resize_size": (int, None, None),
+    "crop_size": (int, None, None),
+    "interpolation": (str, None, None),
+    "mean": (list, float, 3),
+    "std": (list, float, 3),
+    "channel_order": (str, None, None),
+    "layout": (str, None, None),
+    "precision": (str, None, None),
+    "metrics": (dict, None, None),
+    "created_by": (dict, None, None),
+    "source_sha256": (str, None, None),
+}
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:  # JSON writes 0.5 and 1 alike; bools are not numbers here
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _check(name: str, value: Any, source: str) -> Any:
+    kind, elem, length = _SCHEMA[name]
+    if not _is(value, kind):
+        raise EdgeError(f"{source}: manifest field '{name}' must be {kind.__name__}, got {type(value).__name__}")
+    if kind is list:
+        if length is not None and len(value) != length:
+            raise EdgeError(f"{source}: manifest field '{name}' must have {length} items")
+        if elem is not None and not all(_is(v, elem) for v in value):
+            raise EdgeError(f"{source}: manifest field '{name}' must hold {elem.__name__} items")
+        return tuple(float(v) for v in value) if elem is float else tuple(value)
+    return value
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EdgeError(f"{path}: cannot read manifest ({exc.strerror}); pass a run or export folder") from None
+    return Manifest.from_json(text, str(path))
+
+
+def write_manifest(manifest: Manifest, path: str | Path) -> Path:
+    from edge.atomic import write_text
+
+    return write_text(path, manifest.to_json() + "\n")

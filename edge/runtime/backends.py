@@ -1,0 +1,140 @@
+"""Inference backends behind one small interface; each imports its library only in load()."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from edge.errors import EdgeError
+
+MANIFEST_KEY = "edge_manifest"  # ONNX metadata_props key and OpenVINO rt_info key
+
+
+class Backend:
+    name = "base"
+
+    def __init__(self, path: str | Path, threads: int | None = None, precision: str | None = None):
+        self.path = Path(path)
+        self.threads = threads
+        self.precision = precision  # OpenVINO inference precision hint ("f32" keeps FP32 exact)
+
+    def load(self) -> "Backend":
+        raise NotImplementedError
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """(N, ...) float32 inputs -> (N, classes) float32 logits."""
+        raise NotImplementedError
+
+    def embedded_manifest(self) -> str | None:
+        """The manifest JSON stored inside the artifact, if any."""
+        return None
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def load(self) -> "OnnxRuntimeBackend":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
+            raise EdgeError(f"{self.path}: ONNX Runtime cannot load this model ({str(exc)[:160]})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        return self
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def embedded_manifest(self) -> str | None:
+        return self.session.get_modelmeta().custom_metadata_map.get(MANIFEST_KEY)
+
+
+class OpenVINOBackend(Backend):
+    name = "openvino"
+
+    def load(self) -> "OpenVINOBackend":
+        try:
+            import openvino as ov
+        except ImportError:
+            raise EdgeError(f"{self.path}: OpenVINO models need the openvino package: pip install 'edge[openvino]'") from None
+        core = ov.Core()
+        try:
+            self.model = core.read_model(str(self.path))
+        except Exception as exc:
+            raise EdgeError(f"{self.path}: OpenVINO cannot read this model ({str(exc)[:160]})") from None
+        config = {"PERFORMANCE_HINT": "LATENCY"}
+        if self.threads:
+            config["INFERENCE_NUM_THREADS"] = self.threads
+        if self.precision:
+            config["INFERENCE_PRECISION_HINT"] = self.precision
+        self.compiled = core.compile_model(self.model, "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        return self
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.request.infer({0: batch})[0])
+
+    def embedded_manifest(self) -> str | None:
+        if self.model.has_rt_info(MANIFEST_KEY):
+            return self.model.get_rt_info(MANIFEST_KEY).astype(str)
+        return None
+
+
+BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvino": OpenVINOBackend}
+SUFFIXES = {".onnx": "onnxruntime", ".xml": "openvino"}
+
+
+def resolve_artifact(path: str | Path) -> Path:
+    """An artifact file; an export folder resolves to its best artifact for this runtime."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("model.int8.onnx", "model.onnx", "openvino-int8/model.xml", "openvino/model.xml"):
+            if (path / name).is_file():
+                return path / name
+        raise EdgeError(f"{path}: no model.onnx or openvino/model.xml inside; pass an artifact or export folder")
+    if not path.is_file():
+        raise EdgeError(f"{path}: model file not found")
+    return path
+
+
+def create_backend(path: str | Path, name: str | None = None, threads: int | None = None,
+                   precision: str | None = None) -> Backend:
+    path = resolve_artifact(path)
+    name = name or SUFFIXES.get(path.suffix.lower())
+    if name not in BACKENDS:
+        raise EdgeError(f"{path}: unknown model type '{path.suffix}'; use .onnx or OpenVINO .xml, or --backend")
+    return BACKENDS[name](path, threads or _default_threads(), precision).load()
+
+
+def _default_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def sidecar_manifest(path: Path) -> str | None:
+    """manifest.json beside the artifact, or one folder up (openvino/model.xml)."""
+    for folder in (path.parent, path.parent.parent):
+        candidate = folder / "manifest.json"
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    return None
+
+
+def load_manifest_text(backend: Backend) -> tuple[str, str]:
+    """(manifest JSON, where it came from): embedded first, then the sidecar file."""
+    text = backend.embedded_manifest()
+    if text:
+        return text, f"{backend.path} (embedded)"
+    text = sidecar_manifest(backend.path)
+    if text:
+        return text, str(backend.path.parent / "manifest.json")
+    raise EdgeError(f"{backend.path}: no manifest inside the model or beside it; re-export with `edge export`, "
+                    "or pass the preprocessing explicitly with --manifest FILE")
+
+

@@ -1,0 +1,92 @@
+"""`Classifier`: the Python API the CLI is built on. Load once, predict many."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from edge.errors import EdgeError
+from edge.manifest import Manifest, read_manifest
+from edge.runtime.backends import create_backend, load_manifest_text
+from edge.runtime.images import load_rgb, to_rgb
+from edge.runtime.preprocess import Preprocessor
+
+
+@dataclass
+class Prediction:
+    source: str
+    top: list[tuple[str, float]]  # (label, probability), best first
+    frame: int | None = None
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.top[0][0]
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "frame": self.frame,
+                "top": [{"label": label, "prob": round(prob, 6)} for label, prob in self.top],
+                "latency_ms": {k: round(v, 3) for k, v in self.latency_ms.items()}}
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def as_rgb_image(image) -> Image.Image:
+    """PIL image, file path, raw bytes, or an OpenCV BGR array -> RGB PIL image."""
+    if isinstance(image, Image.Image):
+        return to_rgb(image)
+    if isinstance(image, (str, Path, bytes)):
+        return load_rgb(image)
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
+        return Image.fromarray(np.ascontiguousarray(image[:, :, ::-1]))  # OpenCV frames are BGR
+    raise EdgeError(f"cannot classify an object of type {type(image).__name__}; pass a path, PIL image or BGR array")
+
+
+class Classifier:
+    """`Classifier("model.int8.onnx").predict("photo.jpg")` -> [(label, prob), ...].
+
+    The manifest (labels, resize, crop, mean/std) comes from the artifact itself, or the
+    manifest.json beside it, or `manifest=PATH` when the artifact carries none.
+    """
+
+    def __init__(self, path: str | Path, backend: str | None = None, threads: int | None = None,
+                 manifest: str | Path | None = None, precision: str | None = None):
+        self.backend = create_backend(path, backend, threads, precision)
+        if manifest is not None:
+            self.manifest = read_manifest(manifest)
+        else:
+            text, where = load_manifest_text(self.backend)
+            self.manifest = Manifest.from_json(text, where)
+        self.preprocess = Preprocessor(self.manifest)
+        self.labels = list(self.manifest.labels)
+
+    @property
+    def path(self) -> Path:
+        return self.backend.path
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        out = self.backend.run(batch)
+        if out.shape[-1] != len(self.labels):
+            raise EdgeError(f"{self.path}: model gives {out.shape[-1]} outputs but the manifest has "
+                            f"{len(self.labels)} labels; re-export the model")
+        return out
+
+    def top_k(self, logits: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        probs = softmax(logits.astype(np.float32))
+        k = min(k, len(self.labels))
+        order = np.argsort(-probs, axis=1)[:, :k]
+        return [[(self.labels[i], float(p[i])) for i in row] for row, p in zip(order, probs)]
+
+    def predict_batch(self, images: list, k: int = 5) -> list[list[tuple[str, float]]]:
+        batch = np.stack([self.preprocess(as_rgb_image(img)) for img in images])
+        return self.top_k(self.logits(batch), k)
+
+    def predict(self, image, k: int = 5) -> list[tuple[str, float]]:
+        return self.predict_batch([image], k)[0]

@@ -1,0 +1,127 @@
+"""`edge-infer ARTIFACT SOURCE`: the torch-free runtime's command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from edge.cli.common import clean_errors, run
+from edge.errors import EdgeError
+from edge.runtime.classifier import Classifier, Prediction
+from edge.runtime.stats import Summary
+
+
+def _printer(as_json: bool):
+    def emit(p: Prediction) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(p.to_dict()) + "\n")
+            return
+        best = ", ".join(f"{label} {prob:.1%}" for label, prob in p.top)
+        frame = f"#{p.frame}" if p.frame is not None else ""
+        typer.echo(f"{p.source}{frame}  {best}")
+
+    return emit
+
+
+def _report(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _settings(device: str | None, threads: int | None, backend: str | None) -> tuple[int | None, str | None]:
+    if device is None:
+        return threads, backend
+    from edge.devices.profiles import get_profile
+
+    profile = get_profile(device)
+    return threads or profile.resolved_threads(), backend
+
+
+def _run_source(clf: Classifier, source: str, top_k: int, batch_size: int, workers: int, emit, sink,
+                max_frames: int | None, stride: int, summary: Summary) -> Summary:
+    from edge.runtime import pipeline, sources
+
+    kind = sources.classify_spec(source)
+    if kind == "stdin":
+        return pipeline.run_bytes(clf, sources.read_stdin(), top_k, emit, summary)
+    if kind == "images":
+        paths = sources.list_images(source)
+        if not paths:
+            raise EdgeError(f"{source}: no images found (looked for .jpg .png .bmp .webp .tif ...)")
+        return pipeline.run_images(clf, paths, top_k, batch_size, workers, emit, _report, summary)
+    if kind == "video":
+        frames = sources.video_frames(source, stride)
+        if max_frames:
+            frames = (f for i, f in zip(range(max_frames), frames))
+        return pipeline.run_frames(clf, frames, top_k, emit, summary, sink)
+    if kind == "picamera":
+        return pipeline.run_frames(clf, sources.picamera_frames(max_frames), top_k, emit, summary, sink)
+    camera = sources.LatestFrameCamera(source)
+    try:
+        return pipeline.run_frames(clf, camera.frames(max_frames), top_k, emit, summary, sink)
+    finally:
+        camera.close()
+
+
+@clean_errors
+def infer(
+    artifact: Annotated[Optional[Path], typer.Argument(help="model.onnx / model.int8.onnx / model.xml or an export folder.")] = None,
+    source: Annotated[Optional[str], typer.Argument(help="Image, folder, glob, video, camera index or /dev/videoN, 'picam', or - for stdin.")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per image/frame on stdout.")] = False,
+    top_k: Annotated[int, typer.Option("--top-k", help="Labels per prediction.")] = 3,
+    batch_size: Annotated[int, typer.Option(help="Images per inference call for folders.")] = 8,
+    threads: Annotated[Optional[int], typer.Option(help="Inference threads (default: device profile or all cores).")] = None,
+    workers: Annotated[int, typer.Option(help="Decode threads for folders.")] = 2,
+    backend: Annotated[Optional[str], typer.Option(help="Force onnxruntime or openvino.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="Device profile name (edge devices list).")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(help="manifest.json for an artifact that carries none.")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Show frames with label and FPS in a window.")] = False,
+    save: Annotated[Optional[Path], typer.Option(help="Write annotated video/camera frames to this .mp4.")] = None,
+    max_frames: Annotated[Optional[int], typer.Option(help="Stop a video/camera after N frames.")] = None,
+    stride: Annotated[int, typer.Option(help="Video files: classify every N-th frame.")] = 1,
+    summary_json: Annotated[Optional[Path], typer.Option(help="Also write the summary here as JSON.")] = None,
+    list_cameras: Annotated[bool, typer.Option("--list-cameras", help="List cameras OpenCV can open, then exit.")] = False,
+) -> None:
+    """Classify images, folders, videos or camera frames with an exported model (no torch needed)."""
+    if list_cameras:
+        from edge.runtime.sources import list_cameras as find
+
+        typer.echo("\n".join(find()) or "no cameras found")
+        return
+    if artifact is None or source is None:
+        raise EdgeError("usage: edge-infer ARTIFACT SOURCE (see edge-infer --help)")
+    threads, backend = _settings(device, threads, backend)
+    clf = Classifier(artifact, backend, threads, manifest)
+    from edge.runtime.annotate import FrameSink
+
+    sink = FrameSink(show, save) if (show or save) else None
+    summary = Summary()
+    try:
+        _run_source(clf, source, top_k, batch_size, workers, _printer(json_lines), sink, max_frames, stride, summary)
+    except KeyboardInterrupt:
+        _report("interrupted")
+    finally:
+        if sink is not None:
+            sink.close()
+    _report(summary.line())
+    if summary_json is not None:
+        from edge.atomic import write_json
+
+        write_json(summary_json, summary.to_dict())
+    if summary.classified == 0:
+        raise EdgeError(f"{source}: nothing could be classified")
+
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app.command()(infer)
+
+
+def main() -> None:
+    run(app)
+
+
+if __name__ == "__main__":
+    main()

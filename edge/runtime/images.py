@@ -1,0 +1,56 @@
+"""Decode any photo to an upright RGB PIL image (shared by training and the runtime)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from edge.errors import EdgeError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation and convert any mode (L, P, RGBA, CMYK, I;16) to RGB."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode == "RGB":
+        return img
+    if img.mode == "P":  # palette images may carry transparency in the palette
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGB", img.size, (255, 255, 255))  # transparent -> white
+        background.paste(img.convert("RGBA"), mask=img.convert("RGBA").getchannel("A"))
+        return background
+    if img.mode.startswith("I;16") or img.mode == "I":
+        img = img.point(lambda v: v / 256).convert("L")  # 16-bit -> 8-bit, keeping contrast
+    return img.convert("RGB")
+
+
+def load_rgb(source: str | Path | bytes) -> Image.Image:
+    """Decode a file (or raw bytes) fully; raise EdgeError naming the file if it cannot be."""
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    try:
+        fp = io.BytesIO(source) if isinstance(source, bytes) else source
+        with Image.open(fp) as img:
+            img.load()
+            return to_rgb(img)
+    except FileNotFoundError:
+        raise EdgeError(f"{name}: file not found") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        reason = "empty file" if _is_empty(source) else f"not a readable image ({type(exc).__name__})"
+        raise EdgeError(f"{name}: {reason}; remove or replace it") from None
+
+
+def _is_empty(source: str | Path | bytes) -> bool:
+    if isinstance(source, bytes):
+        return len(source) == 0
+    try:
+        return Path(source).stat().st_size == 0
+    except OSError:
+        return False
+
+
+def is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES

@@ -1,0 +1,49 @@
+"""The manifest's preprocessing in Pillow + numpy, pixel-for-pixel what training used.
+
+Training's validation transform is torchvision's Resize + CenterCrop + ToTensor + Normalize on
+PIL images; torchvision's Resize on a PIL image *is* `Image.resize` with the same filter, so
+doing the same steps here gives the same pixels without torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from edge.manifest import Manifest
+
+_FILTERS = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
+
+
+class Preprocessor:
+    """Callable turning an RGB PIL image into one model input (C,H,W or H,W,C float32)."""
+
+    def __init__(self, manifest: Manifest):
+        self.resize_size = manifest.resize_size
+        self.crop_size = manifest.crop_size
+        self.filter = _FILTERS[manifest.interpolation]
+        order = [2, 1, 0] if manifest.channel_order == "BGR" else [0, 1, 2]
+        self.order = order
+        # Fold /255, mean and std into one multiply-add: x * scale + shift.
+        std = np.asarray(manifest.std, dtype=np.float32)[order]
+        self.scale = (1.0 / (255.0 * std)).astype(np.float32)
+        self.shift = (-np.asarray(manifest.mean, dtype=np.float32)[order] / std).astype(np.float32)
+        self.nchw = manifest.layout == "NCHW"
+
+    def resize_crop(self, img: Image.Image) -> Image.Image:
+        width, height = img.size
+        short, long = (width, height) if width <= height else (height, width)
+        new_short, new_long = self.resize_size, int(self.resize_size * long / short)  # torchvision's rounding
+        size = (new_short, new_long) if width <= height else (new_long, new_short)
+        if size != img.size:
+            img = img.resize(size, self.filter)
+        top = int(round((size[1] - self.crop_size) / 2.0))
+        left = int(round((size[0] - self.crop_size) / 2.0))
+        return img.crop((left, top, left + self.crop_size, top + self.crop_size))
+
+    def __call__(self, img: Image.Image) -> np.ndarray:
+        pixels = np.asarray(self.resize_crop(img), dtype=np.float32)
+        if self.order != [0, 1, 2]:
+            pixels = pixels[..., self.order]
+        x = pixels * self.scale + self.shift
+        return np.ascontiguousarray(x.transpose(2, 0, 1)) if self.nchw else x

@@ -1,0 +1,187 @@
+"""Where images come from: files, folders, globs, videos, cameras, the Pi camera, stdin."""
+
+from __future__ import annotations
+
+import glob
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from edge.errors import EdgeError
+from edge.runtime.images import is_image_name
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+
+
+@dataclass
+class Frame:
+    source: str  # what the user sees: file path, or video/camera name
+    index: int  # frame number (0 for still images)
+    bgr: np.ndarray  # the decoded frame, OpenCV channel order
+    decode_ms: float
+
+
+def classify_spec(spec: str) -> str:
+    """'images' | 'video' | 'camera' | 'picamera' | 'stdin' for a SOURCE argument."""
+    if spec == "-":
+        return "stdin"
+    if spec in ("picam", "picamera"):
+        return "picamera"
+    if spec.isdigit() or spec.startswith("/dev/video") or "://" in spec:
+        return "camera"
+    if Path(spec).suffix.lower() in VIDEO_SUFFIXES and Path(spec).is_file():
+        return "video"
+    return "images"
+
+
+def list_images(spec: str) -> list[Path]:
+    """A file, a folder (recursive) or a glob pattern -> sorted image paths."""
+    path = Path(spec)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and is_image_name(p) and not p.name.startswith("."))
+    if any(ch in spec for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+    raise EdgeError(f"{spec}: no such file, folder, video or camera; pass an image, folder, glob, video or camera index")
+
+
+def read_stdin() -> bytes:
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise EdgeError("stdin: no image bytes received; pipe an image in, e.g. `cat photo.jpg | edge-infer MODEL -`")
+    return data
+
+
+def video_frames(path: str, stride: int = 1) -> Iterator[Frame]:
+    """Every `stride`-th frame of a video file, in order (files are read, never dropped)."""
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise EdgeError(f"{path}: OpenCV cannot open this video; check the file or install a codec")
+    index = 0
+    try:
+        while True:
+            start = time.perf_counter()
+            ok, frame = capture.read()
+            if not ok:
+                return
+            if index % stride == 0:
+                yield Frame(path, index, frame, (time.perf_counter() - start) * 1000)
+            index += 1
+    finally:
+        capture.release()
+
+
+def open_capture(spec: str):
+    import cv2
+
+    return cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
+
+
+class LatestFrameCamera:
+    """Grab frames on a thread and keep only the newest: the model never sees stale frames,
+    and a slow model makes the stream skip frames instead of falling further behind."""
+
+    def __init__(self, spec: str, opener: Callable[[str], object] = open_capture, reopen_attempts: int = 3):
+        self.spec, self.opener, self.reopen_attempts = spec, opener, reopen_attempts
+        self.capture = self._open()
+        self._frame: np.ndarray | None = None
+        self._grabbed = 0
+        self._failed = False
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._grab_loop, daemon=True)
+        self._thread.start()
+
+    def _open(self):
+        capture = self.opener(self.spec)
+        if not capture.isOpened():
+            found = ", ".join(list_cameras()) or "none"
+            raise EdgeError(f"camera {self.spec}: cannot open it; cameras found: {found} (see --list-cameras)")
+        return capture
+
+    def _grab_loop(self) -> None:
+        failures = 0
+        while not self._stop:
+            ok, frame = self.capture.read()
+            if ok:
+                failures = 0
+                with self._cond:
+                    self._frame, self._grabbed = frame, self._grabbed + 1
+                    self._cond.notify_all()
+                continue
+            failures += 1
+            if failures > self.reopen_attempts or not self._reopen():
+                with self._cond:
+                    self._failed = True
+                    self._cond.notify_all()
+                return
+
+    def _reopen(self) -> bool:
+        self.capture.release()
+        time.sleep(0.2)
+        self.capture = self.opener(self.spec)
+        return self.capture.isOpened()
+
+    def frames(self, limit: int | None = None) -> Iterator[Frame]:
+        seen, count = 0, 0
+        while limit is None or count < limit:
+            start = time.perf_counter()
+            with self._cond:
+                self._cond.wait_for(lambda: self._grabbed > seen or self._failed, timeout=5.0)
+                if self._grabbed == seen:
+                    if self._failed:
+                        raise EdgeError(f"camera {self.spec}: stopped delivering frames after "
+                                        f"{self.reopen_attempts} reopen attempts; check the cable or device")
+                    raise EdgeError(f"camera {self.spec}: no frame for 5 s; is another program using it?")
+                frame, seen = self._frame, self._grabbed
+            yield Frame(f"camera:{self.spec}", seen - 1, frame, (time.perf_counter() - start) * 1000)
+            count += 1
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(timeout=2)
+        self.capture.release()
+
+
+def picamera_frames(limit: int | None = None) -> Iterator[Frame]:
+    """The Raspberry Pi camera through picamera2 (libcamera), newest frame each time."""
+    try:
+        from picamera2 import Picamera2
+    except ImportError:
+        raise EdgeError("picam: picamera2 is not installed; on Raspberry Pi OS: sudo apt install python3-picamera2") from None
+    camera = Picamera2()
+    # RGB888 in picamera2 is stored B,G,R in memory: already OpenCV order.
+    camera.configure(camera.create_preview_configuration(main={"format": "RGB888", "size": (640, 480)}))
+    camera.start()
+    try:
+        index = 0
+        while limit is None or index < limit:
+            start = time.perf_counter()
+            frame = camera.capture_array("main")
+            yield Frame("picam", index, frame, (time.perf_counter() - start) * 1000)
+            index += 1
+    finally:
+        camera.stop()
+
+
+def list_cameras(max_index: int = 8) -> list[str]:
+    """Video devices OpenCV can open: /dev/video* on Linux, else indices 0..max_index-1."""
+    import cv2
+
+    devices = sorted(glob.glob("/dev/video*"))
+    candidates = devices or [str(i) for i in range(max_index)]
+    found = []
+    for spec in candidates:
+        capture = cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
+        if capture.isOpened():
+            found.append(spec)
+        capture.release()
+    return found

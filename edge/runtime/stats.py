@@ -1,0 +1,42 @@
+"""Latency bookkeeping for the end-of-run summary."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STAGES = ("decode", "preprocess", "inference")
+
+
+@dataclass
+class Summary:
+    started: float = field(default_factory=time.perf_counter)
+    classified: int = 0
+    failed: int = 0
+    stages: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+
+    def add(self, stage: str, ms: float) -> None:
+        self.stages[stage].append(ms)
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def to_dict(self) -> dict:
+        out = {"classified": self.classified, "failed": self.failed, "seconds": round(self.seconds, 3),
+               "fps": round(self.classified / max(self.seconds, 1e-9), 2)}
+        for stage, values in self.stages.items():
+            if values:
+                out[f"{stage}_ms_p50"] = round(float(np.percentile(values, 50)), 3)
+                out[f"{stage}_ms_p90"] = round(float(np.percentile(values, 90)), 3)
+        return out
+
+    def line(self) -> str:
+        d = self.to_dict()
+        parts = [f"{d['classified']} classified", f"{d['failed']} failed", f"{d['fps']:.1f} img/s"]
+        for stage in STAGES:
+            if f"{stage}_ms_p50" in d:
+                parts.append(f"{stage} p50/p90 {d[stage + '_ms_p50']:.2f}/{d[stage + '_ms_p90']:.2f} ms")
+        return "summary: " + ", ".join(parts)

@@ -1,0 +1,1 @@
+"""Training stage: fine-tune ImageNet-pretrained classifiers on an image folder (needs torch)."""

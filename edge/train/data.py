@@ -1,0 +1,122 @@
+"""Find the images of a dataset folder, drop bad files, and make a reproducible split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.atomic import write_json
+from edge.errors import EdgeError
+from edge.runtime.images import load_rgb
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: int
+
+
+@dataclass
+class Split:
+    classes: list[str]
+    train: list[Sample]
+    val: list[Sample]
+    root: Path
+    seed: int
+    val_fraction: float
+    skipped: list[str] = field(default_factory=list)  # "path: reason" for every unusable file
+
+    def to_dict(self) -> dict:
+        rel = lambda s: str(s.path.relative_to(self.root))  # noqa: E731
+        return {
+            "root": str(self.root),
+            "seed": self.seed,
+            "val_fraction": self.val_fraction,
+            "classes": self.classes,
+            "train": [[rel(s), s.label] for s in self.train],
+            "val": [[rel(s), s.label] for s in self.val],
+            "skipped": self.skipped,
+        }
+
+    def save(self, path: Path) -> str:
+        """Write split.json; return its sha256 (the run's source fingerprint)."""
+        data = self.to_dict()
+        write_json(path, data)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    @classmethod
+    def load(cls, path: Path, root: Path | None = None) -> "Split":
+        data = json.loads(Path(path).read_text())
+        root = Path(root or data["root"])
+        samples = lambda rows: [Sample(root / p, int(y)) for p, y in rows]  # noqa: E731
+        return cls(data["classes"], samples(data["train"]), samples(data["val"]), root,
+                   data["seed"], data["val_fraction"], data.get("skipped", []))
+
+
+def _class_dirs(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def scan_class_folder(root: Path, skipped: list[str]) -> dict[str, list[Path]]:
+    """{class name: usable image paths}; unusable files are appended to `skipped`."""
+    found: dict[str, list[Path]] = {}
+    for class_dir in _class_dirs(root):
+        usable = []
+        for path in sorted(class_dir.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            try:
+                load_rgb(path)  # a full decode: truncated JPEGs pass a header check
+                usable.append(path)
+            except EdgeError as exc:
+                skipped.append(str(exc).split(";")[0])
+        found[class_dir.name] = usable
+    return found
+
+
+def _check_classes(found: dict[str, list[Path]], root: Path) -> None:
+    if len(found) < 2:
+        raise EdgeError(f"{root}: found {len(found)} class folder(s); need at least 2 (one sub-folder per class)")
+    for name, paths in found.items():
+        if len(paths) < 2:
+            raise EdgeError(
+                f"{root / name}: class '{name}' has {len(paths)} usable image(s); need at least 2 per class"
+            )
+
+
+def stratified_split(found: dict[str, list[Path]], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Per class: shuffle with the seed and hold out `val_fraction` (at least one image)."""
+    rng = random.Random(seed)
+    train, val = [], []
+    for label, name in enumerate(sorted(found)):
+        paths = list(found[name])
+        rng.shuffle(paths)
+        n_val = min(len(paths) - 1, max(1, round(len(paths) * val_fraction)))
+        val += [Sample(p, label) for p in paths[:n_val]]
+        train += [Sample(p, label) for p in paths[n_val:]]
+    return train, val
+
+
+def make_split(root: str | Path, val_fraction: float = 0.2, seed: int = 0) -> Split:
+    """Use DATA/train + DATA/val when present, else split DATA/<class>/ stratified."""
+    root = Path(root)
+    if not root.is_dir():
+        raise EdgeError(f"{root}: data folder not found; pass a folder with one sub-folder per class")
+    skipped: list[str] = []
+    if (root / "train").is_dir() and (root / "val").is_dir():
+        train_found = scan_class_folder(root / "train", skipped)
+        val_found = scan_class_folder(root / "val", skipped)
+        _check_classes(train_found, root / "train")
+        if sorted(val_found) != sorted(train_found):
+            raise EdgeError(f"{root}: train/ and val/ have different class folders; make them match")
+        classes = sorted(train_found)
+        train = [Sample(p, i) for i, c in enumerate(classes) for p in train_found[c]]
+        val = [Sample(p, i) for i, c in enumerate(classes) for p in val_found[c]]
+        return Split(classes, train, val, root, seed, 0.0, skipped)
+    found = scan_class_folder(root, skipped)
+    _check_classes(found, root)
+    train, val = stratified_split(found, val_fraction, seed)
+    return Split(sorted(found), train, val, root, seed, val_fraction, skipped)

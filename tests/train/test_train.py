@@ -1,0 +1,104 @@
+"""End-to-end training on a tiny dataset: files written, manifest true to the model, resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from edge.cli.main import app
+from edge.errors import EdgeError
+from edge.manifest import read_manifest
+from edge.train import checkpoint
+
+runner = CliRunner()
+FAST = ["--no-pretrained", "--image-size", "64", "--batch-size", "8"]
+
+
+def test_run_folder_has_everything(tiny_run):
+    for name in ("checkpoint.pt", "manifest.json", "metrics.json", "config.json", "split.json", "labels.txt",
+                 "confusion_matrix.png", "training_curves.png"):
+        assert (tiny_run / name).is_file(), name
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert 0.0 <= metrics["val_accuracy"] <= 1.0
+    assert set(metrics["per_class_accuracy"]) == {"daisy", "roses", "tulips"}
+    assert json.loads((tiny_run / "config.json").read_text())["model"] == "mobilenet_v3_small"
+
+
+def test_manifest_matches_the_real_model(tiny_run):
+    manifest = read_manifest(tiny_run / "manifest.json")
+    model = checkpoint.rebuild(checkpoint.load(tiny_run))
+    with torch.no_grad():
+        out = model(torch.zeros(2, *manifest.input_size))
+    assert out.shape == (2, len(manifest.labels))
+    assert manifest.labels == ("daisy", "roses", "tulips")
+    assert (manifest.crop_size, manifest.resize_size) == (64, 73)
+    assert manifest.mean == (0.485, 0.456, 0.406)  # the zoo's, for mobilenet_v3_small
+    assert manifest.created_by["torch"] == str(torch.__version__)
+    assert len(manifest.source_sha256) == 64
+
+
+def test_cli_feature_extract_prints_trainable_and_caches(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(tiny_data), "--out", str(out), "--strategy", "feature-extract",
+                                 "--head-epochs", "3", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "Trainable:" in result.output and "cached features" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["strategy"] == "feature-extract" and metrics["feature_extract_seconds"] > 0
+
+
+def test_auto_reports_choice_and_reason(tiny_data, tmp_path):
+    result = runner.invoke(app, ["train", str(tiny_data), "--out", str(tmp_path / "r"), "--epochs", "1",
+                                 "--head-epochs", "2", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "strategy: feature-extract (" in result.output and "< 100" in result.output
+
+
+def test_ctrl_c_leaves_a_checkpoint_and_resume_continues(tiny_data, tmp_path, monkeypatch):
+    from edge.train import run as run_module
+    from edge.train.config import TrainConfig
+
+    real_epoch, calls = run_module.train_epoch, []
+
+    def interrupted_in_epoch_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "train_epoch", interrupted_in_epoch_2)
+    out = tmp_path / "run"
+    cfg = TrainConfig(data=str(tiny_data), out=str(out), model="mobilenet_v3_small", strategy="finetune", epochs=2,
+                      pretrained=False, image_size=64, batch_size=8)
+    with pytest.raises(KeyboardInterrupt):
+        run_module.train(cfg, log=lambda *_: None)
+    assert checkpoint.load(out)["manifest"].labels == ("daisy", "roses", "tulips")  # usable after Ctrl-C
+    monkeypatch.setattr(run_module, "train_epoch", real_epoch)
+    result = runner.invoke(app, ["train", "--resume", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.output and "finetune 2/2" in result.output and "finetune 1/2" not in result.output
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["train", "--resume", "--out", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "nothing to resume" in result.output
+
+
+def test_bad_checkpoints_are_clear_errors(tmp_path, tiny_run):
+    with pytest.raises(EdgeError, match="not found"):
+        checkpoint.load(tmp_path / "missing.pt")
+    data = (tiny_run / "checkpoint.pt").read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(EdgeError, match="not a readable checkpoint"):
+        checkpoint.load(tmp_path / "truncated.pt")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "foreign.pt")
+    with pytest.raises(EdgeError, match="foreign"):
+        checkpoint.load(tmp_path / "foreign.pt")
+    torch.save({"format": "edge-checkpoint", "model_state": {}}, tmp_path / "nomanifest.pt")
+    with pytest.raises(EdgeError, match="no manifest"):
+        checkpoint.load(tmp_path / "nomanifest.pt")
