@@ -56,7 +56,7 @@ lint:
 	$(VENV)/bin/ruff check edge tests
 
 pi-check:
-	bash scripts/pi-check.sh $(EXPORT) $(DATA)
+	bash scripts/pi-check.sh $(EXPORT) $(DATA) $(RUN)
 
 clean:
 	rm -rf runs exports .pytest_cache

@@ -40,7 +40,7 @@ class Manifest:
     def num_classes(self) -> int:
         return len(self.labels)
 
-    def with_updates(self, **changes: Any) -> "Manifest":
+    def with_updates(self, **changes: Any) -> Manifest:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,7 +53,7 @@ class Manifest:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_json(cls, text: str, source: str = "manifest") -> "Manifest":
+    def from_json(cls, text: str, source: str = "manifest") -> Manifest:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -61,7 +61,7 @@ class Manifest:
         return cls.from_dict(data, source)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "manifest") -> "Manifest":
+    def from_dict(cls, data: Any, source: str = "manifest") -> Manifest:
         if not isinstance(data, dict):
             raise EdgeError(f"{source}: a manifest must be a JSON object")
         version = data.get("schema_version")

@@ -1,1 +1,1 @@
-"""(in progress)"""
+"""`edge bench`: every format of a run measured in one process (needs torch for the baseline)."""

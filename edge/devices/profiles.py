@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
+
+import tomllib
 
 from edge.errors import EdgeError
 

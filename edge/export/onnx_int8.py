@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.errors import EdgeError
 from edge.export import parity
 from edge.export.job import ExportJob
 from edge.export.onnx_meta import embed_manifest
@@ -29,9 +30,10 @@ CANDIDATES = (
 
 
 class _Reader:
-    """ORT CalibrationDataReader over preprocessed images, in batches."""
+    """ORT CalibrationDataReader over preprocessed images, one per call: ORT's histogram
+    calibrators (Percentile, Entropy) fail on batches of unequal size."""
 
-    def __init__(self, x: np.ndarray, input_name: str, batch_size: int = 16):
+    def __init__(self, x: np.ndarray, input_name: str, batch_size: int = 1):
         self.batches = iter([{input_name: x[i : i + batch_size]} for i in range(0, len(x), batch_size)])
 
     def get_next(self):
@@ -65,11 +67,17 @@ def export(job: ExportJob) -> Path:
 
     pre = job.path("model.pre.onnx")
     quant_pre_process(str(job.workdir / "model.onnx"), str(pre))
-    tried = []
+    tried, failed = [], []
     for name, fmt, act, per_channel, method in CANDIDATES:
         candidate = job.path(f".quant/{name}.onnx")
-        _quantize(pre, candidate, job, fmt, act, per_channel, method)
+        try:  # one candidate's calibration can fail on degenerate ranges; the others still count
+            _quantize(pre, candidate, job, fmt, act, per_channel, method)
+        except Exception as exc:
+            failed.append({"settings": name, "error": f"{type(exc).__name__}: {str(exc)[:120]}"})
+            continue
         tried.append({"settings": name, "path": candidate, **_measure(candidate, job)})
+    if not tried:
+        raise EdgeError(f"onnx-int8: every quantization setting failed ({failed[0]['error']})")
     good = [row for row in tried if _acceptable(row)]
     best = min(good, key=lambda r: r["latency_ms"]) if good else max(tried, key=lambda r: r["top1_agreement"])
     path = job.path("model.int8.onnx")
@@ -80,6 +88,6 @@ def export(job: ExportJob) -> Path:
     job.notes["onnx-int8"] = {
         "settings": best["settings"],
         "within_budget": bool(good),
-        "candidates": [{k: v for k, v in row.items() if k != "path"} for row in tried],
+        "candidates": [{k: v for k, v in row.items() if k != "path"} for row in tried] + failed,
     }
     return path

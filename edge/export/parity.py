@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def size_mb(path: Path) -> float:
 
 
 def runner(runtime: str, path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
-    """A numpy-in, numpy-out callable for an artifact; OpenVINO at f32 so FP32 parity is exact."""
+    """A numpy-in, numpy-out callable for an artifact (OpenVINO FP32 runs at f32, see backends)."""
     if runtime == "torch":
         import torch
 
@@ -65,4 +65,4 @@ def runner(runtime: str, path: Path, threads: int) -> Callable[[np.ndarray], np.
         return run
     from edge.runtime.backends import create_backend
 
-    return create_backend(path, runtime, threads, precision="f32" if runtime == "openvino" else None).run
+    return create_backend(path, runtime, threads).run

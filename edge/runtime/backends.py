@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -20,7 +21,7 @@ class Backend:
         self.threads = threads
         self.precision = precision  # OpenVINO inference precision hint ("f32" keeps FP32 exact)
 
-    def load(self) -> "Backend":
+    def load(self) -> Backend:
         raise NotImplementedError
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -35,7 +36,7 @@ class Backend:
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 
-    def load(self) -> "OnnxRuntimeBackend":
+    def load(self) -> OnnxRuntimeBackend:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -59,7 +60,7 @@ class OnnxRuntimeBackend(Backend):
 class OpenVINOBackend(Backend):
     name = "openvino"
 
-    def load(self) -> "OpenVINOBackend":
+    def load(self) -> OpenVINOBackend:
         try:
             import openvino as ov
         except ImportError:
@@ -72,11 +73,18 @@ class OpenVINOBackend(Backend):
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = self.threads
-        if self.precision:
-            config["INFERENCE_PRECISION_HINT"] = self.precision
+        precision = self.precision or self._auto_precision()
+        if precision:
+            config["INFERENCE_PRECISION_HINT"] = precision
         self.compiled = core.compile_model(self.model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         return self
+
+    def _auto_precision(self) -> str | None:
+        """FP32 artifacts run at f32: on CPUs with AMX, OpenVINO would otherwise silently compute
+        in bf16 and shift logits by up to ~0.25. INT8 artifacts keep OpenVINO's own choice."""
+        text = self.embedded_manifest()
+        return "f32" if text is None or json.loads(text).get("precision") == "fp32" else None
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self.request.infer({0: batch})[0])

@@ -68,8 +68,10 @@ def _run_source(clf: Classifier, source: str, top_k: int, batch_size: int, worke
 
 @clean_errors
 def infer(
-    artifact: Annotated[Optional[Path], typer.Argument(help="model.onnx / model.int8.onnx / model.xml or an export folder.")] = None,
-    source: Annotated[Optional[str], typer.Argument(help="Image, folder, glob, video, camera index or /dev/videoN, 'picam', or - for stdin.")] = None,
+    artifact: Annotated[Optional[Path], typer.Argument(
+        help="model.onnx / model.int8.onnx / model.xml or an export folder.")] = None,
+    source: Annotated[Optional[str], typer.Argument(
+        help="Image, folder, glob, video, camera index or /dev/videoN, 'picam', or - for stdin.")] = None,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per image/frame on stdout.")] = False,
     top_k: Annotated[int, typer.Option("--top-k", help="Labels per prediction.")] = 3,
     batch_size: Annotated[int, typer.Option(help="Images per inference call for folders.")] = 8,

@@ -6,9 +6,9 @@ import glob
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -135,7 +135,7 @@ class LatestFrameCamera:
         while limit is None or count < limit:
             start = time.perf_counter()
             with self._cond:
-                self._cond.wait_for(lambda: self._grabbed > seen or self._failed, timeout=5.0)
+                self._cond.wait_for(lambda: self._grabbed > seen or self._failed, timeout=5.0)  # noqa: B023
                 if self._grabbed == seen:
                     if self._failed:
                         raise EdgeError(f"camera {self.spec}: stopped delivering frames after "

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from edge.errors import EdgeError
 
@@ -45,7 +46,7 @@ class TrainConfig:
     weights: str | None = None  # local ImageNet state dict instead of the download
     image_size: int | None = None  # override the zoo input size (crop), keeping the resize ratio
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         if self.strategy not in STRATEGIES:
             raise EdgeError(f"--strategy must be one of {', '.join(STRATEGIES)}, got '{self.strategy}'")
         if self.device not in ("auto", "cpu", "cuda"):

@@ -48,7 +48,7 @@ class Split:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @classmethod
-    def load(cls, path: Path, root: Path | None = None) -> "Split":
+    def load(cls, path: Path, root: Path | None = None) -> Split:
         data = json.loads(Path(path).read_text())
         root = Path(root or data["root"])
         samples = lambda rows: [Sample(root / p, int(y)) for p, y in rows]  # noqa: E731

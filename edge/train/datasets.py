@@ -6,7 +6,7 @@ the training subset's transform too - cannot happen: no object is shared between
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from PIL import Image
 from torch.utils.data import Dataset
@@ -31,6 +31,14 @@ class ImageDataset(Dataset):
         if index not in self._cache:
             self._cache[index] = load_rgb(self.samples[index].path)
         return self._cache[index]
+
+    def preload(self) -> ImageDataset:
+        """Decode everything now, in this process: DataLoader workers forked afterwards share the
+        decoded images (copy-on-write) instead of each decoding them again."""
+        if self._cache is not None:
+            for index in range(len(self)):
+                self.image(index)
+        return self
 
     def __getitem__(self, index: int):
         return self.transform(self.image(index)), self.samples[index].label

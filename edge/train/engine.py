@@ -26,6 +26,8 @@ class EpochStats:
 
 
 def make_loader(ds: Dataset, rt: Runtime, batch_size: int, train: bool, seed: int) -> DataLoader:
+    if rt.num_workers > 0 and hasattr(ds, "preload"):
+        ds.preload()
     sampler = None
     if train and rt.distributed:
         sampler = DistributedSampler(ds, num_replicas=rt.world_size, rank=rt.rank, shuffle=True, seed=seed)
@@ -63,15 +65,23 @@ def set_train_mode(model: nn.Module, head: nn.Module | None, freeze_bn: bool) ->
 
 
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer, scheduler, criterion, rt: Runtime,
-                scaler: torch.amp.GradScaler | None, description: str, head: nn.Module | None = None,
-                freeze_bn: bool = False) -> EpochStats:
-    """One pass over `loader` (see set_train_mode for which layers are in train mode)."""
+                scaler: torch.amp.GradScaler | None, description: str, augment: nn.Module,
+                head: nn.Module | None = None, freeze_bn: bool = False) -> EpochStats:
+    """One pass over `loader` (see set_train_mode for which layers are in train mode).
+
+    Loss and hits stay on the device until the epoch ends: a `.item()` per step would make the
+    CPU wait for the GPU every step instead of queueing the next one."""
     set_train_mode(model, head, freeze_bn)
-    start, total_loss, correct, seen = time.perf_counter(), 0.0, 0, 0
+    start, seen = time.perf_counter(), 0
+    total_loss = torch.zeros((), device=rt.device)
+    correct = torch.zeros((), device=rt.device, dtype=torch.long)
     with progress(rt.is_main) as bar:
         task = bar.add_task(description, total=len(loader))
         for images, labels in loader:
             images, labels = to_device(images, labels, rt)
+            images = augment(images)
+            if rt.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
             optimizer.zero_grad(set_to_none=True)
             with rt.autocast():
                 logits = model(images)
@@ -84,11 +94,12 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer, scheduler, crit
                 loss.backward()
                 optimizer.step()
             scheduler.step()
-            total_loss += loss.item() * len(labels)
-            correct += (logits.argmax(1) == labels).sum().item()
+            total_loss += loss.detach().float() * len(labels)
+            correct += (logits.argmax(1) == labels).sum()
             seen += len(labels)
             bar.advance(task)
-    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), time.perf_counter() - start, seen)
+    loss_value, hits = total_loss.item(), correct.item()  # the one sync of the epoch
+    return EpochStats(loss_value / max(seen, 1), hits / max(seen, 1), time.perf_counter() - start, seen)
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from edge.train.device import Runtime
 from edge.train.engine import accuracy, make_loader, progress, to_device
@@ -29,7 +29,7 @@ class Features:
 
 @torch.no_grad()
 def extract(model: nn.Module, entry: ModelEntry, ds: Dataset, rt: Runtime, batch_size: int,
-            views: int, seed: int, description: str) -> Features:
+            views: int, seed: int, description: str, augment: nn.Module | None = None) -> Features:
     """Head inputs for every image, `views` times (each pass draws new random augmentations)."""
     head = get_submodule(model, entry.head_path)
     set_submodule(model, entry.head_path, nn.Identity())
@@ -43,6 +43,10 @@ def extract(model: nn.Module, entry: ModelEntry, ds: Dataset, rt: Runtime, batch
                 torch.manual_seed(seed + v)  # augmentations of view v are reproducible
                 for images, labels in loader:
                     images, labels = to_device(images, labels, rt)
+                    if augment is not None:
+                        images = augment(images)
+                        if rt.channels_last:
+                            images = images.contiguous(memory_format=torch.channels_last)
                     with rt.autocast():
                         xs.append(model(images).float())
                     ys.append(labels)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -45,7 +45,7 @@ def head_phase(s: Session, timings: dict) -> None:
         return naive_head_phase(s, head, timings)
     start = time.perf_counter()
     train_f = features.extract(s.model, s.entry, s.train_ds, s.rt, cfg.batch_size, cfg.feature_views, cfg.seed,
-                               f"features x{cfg.feature_views}")
+                               f"features x{cfg.feature_views}", s.augment)
     val_f = features.extract(s.model, s.entry, s.val_ds, s.rt, cfg.batch_size, 1, cfg.seed, "val features")
     timings["feature_extract_seconds"] = round(time.perf_counter() - start, 2)
     steps = cfg.head_epochs * features.steps_per_epoch(len(train_f.y), cfg.batch_size)
@@ -69,7 +69,7 @@ def naive_head_phase(s: Session, head: nn.Module, timings: dict) -> None:
     optimizer, scheduler = head_optimizer(list(head.parameters()), cfg, epochs * len(loader))
     for epoch in range(1, epochs + 1):
         stats = train_epoch(s.model, loader, optimizer, scheduler, _criterion(cfg), s.rt, None,
-                            f"head {epoch}/{epochs}", head=head)
+                            f"head {epoch}/{epochs}", s.augment, head=head)
         val_acc = accuracy(*predict(s.model, val_loader, s.rt))
         _end_epoch(s, "head", epoch, epochs, stats, val_acc)
         timings.setdefault("naive_head_epoch_seconds", []).append(round(stats.seconds, 2))
@@ -103,7 +103,7 @@ def finetune_phase(s: Session, resume_state: dict | None) -> None:
         if rt.distributed:
             loader.sampler.set_epoch(epoch)
         stats = train_epoch(model, loader, optimizer, scheduler, _criterion(cfg), rt, scaler,
-                            f"finetune {epoch}/{epochs}", freeze_bn=cfg.freeze_bn)
+                            f"finetune {epoch}/{epochs}", s.augment, freeze_bn=cfg.freeze_bn)
         val_acc = accuracy(*predict(s.model, val_loader, rt))
         _end_epoch(s, "finetune", epoch, epochs, stats, val_acc)
         _save_last(s, epoch, optimizer, scheduler)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -22,7 +22,7 @@ from edge.train.datasets import ImageDataset
 from edge.train.device import Runtime, setup_runtime
 from edge.train.models import build_model
 from edge.train.strategy import Plan, choose_plan
-from edge.train.transforms import train_transform, val_transform
+from edge.train.transforms import BatchAugment, train_transform, val_transform
 from edge.train.zoo import ModelEntry, Preprocessing, get_entry
 
 
@@ -62,6 +62,7 @@ class Session:
     manifest: Manifest
     train_ds: ImageDataset
     val_ds: ImageDataset
+    augment: torch.nn.Module  # per-batch ColorJitter + normalize for train_ds's uint8 crops
     log: Callable[[str], None]
     history: list[dict] = field(default_factory=list)
     best_accuracy: float = -1.0
@@ -115,6 +116,7 @@ def open_session(cfg: TrainConfig, resume: bool, log: Callable[[str], None]) -> 
         source = split.save(out / "split.json")
         write_json(out / "config.json", cfg.to_dict())
     manifest = make_manifest(entry, pre, split.classes, source)
-    train_ds = ImageDataset(split.train, train_transform(pre, cfg.min_scale, cfg.jitter))
+    train_ds = ImageDataset(split.train, train_transform(pre, cfg.min_scale))
     val_ds = ImageDataset(split.val, val_transform(pre))
-    return Session(cfg, out, rt, entry, pre, split, plan, model, manifest, train_ds, val_ds, log)
+    augment = BatchAugment(pre, cfg.jitter).to(rt.device)
+    return Session(cfg, out, rt, entry, pre, split, plan, model, manifest, train_ds, val_ds, augment, log)

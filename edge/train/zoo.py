@@ -23,7 +23,7 @@ class Preprocessing:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
 
-    def at_size(self, crop_size: int) -> "Preprocessing":
+    def at_size(self, crop_size: int) -> Preprocessing:
         """Same recipe for another input size, keeping the resize/crop ratio."""
         resize = int(round(crop_size * self.resize_size / self.crop_size))
         return Preprocessing(resize, crop_size, self.interpolation, self.mean, self.std)

@@ -78,7 +78,6 @@ def test_bad_inputs_are_one_line_errors(tiny_run, tmp_path):
 
 def test_failed_export_keeps_the_previous_folder(tiny_run, tmp_path, monkeypatch):
     from edge.export import onnx_fp32
-    from edge.export.pipeline import export
 
     out = tmp_path / "export"
     out.mkdir()

@@ -1,0 +1,75 @@
+"""Measure one format: load time, accuracy/agreement, latency percentiles, throughput, peak RSS."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+Run = Callable[[np.ndarray], np.ndarray]
+
+
+def reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets VmHWM, so each format gets its own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def latency_percentiles(run: Run, x: np.ndarray, repeats: int) -> tuple[float, float]:
+    sample = x[:1]
+    for _ in range(10):
+        run(sample)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(sample)
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 90))
+
+
+def best_throughput(run: Run, x: np.ndarray, batches=(1, 8, 32)) -> tuple[float, int]:
+    """Images/s over the whole validation set at each batch size; the best and its batch."""
+    best = (0.0, 1)
+    for batch in batches:
+        run(x[:batch])  # warm-up at this shape
+        start = time.perf_counter()
+        for i in range(0, len(x), batch):
+            run(x[i : i + batch])
+        rate = len(x) / (time.perf_counter() - start)
+        best = max(best, (rate, batch))
+    return best
+
+
+def measure(load: Callable[[], Run], x: np.ndarray, y: np.ndarray, reference: np.ndarray | None,
+            repeats: int) -> tuple[dict, np.ndarray]:
+    reset_peak_rss()
+    start = time.perf_counter()
+    run = load()
+    load_seconds = time.perf_counter() - start
+    logits = np.concatenate([run(x[i : i + 16]) for i in range(0, len(x), 16)])
+    p50, p90 = latency_percentiles(run, x, repeats)
+    ips, batch = best_throughput(run, x)
+    ref = logits if reference is None else reference
+    row = {
+        "latency_ms_p50": round(p50, 3), "latency_ms_p90": round(p90, 3),
+        "throughput_ips": round(ips, 1), "best_batch": batch,
+        "accuracy": round(float((logits.argmax(1) == y).mean()), 4),
+        "top1_agreement": round(float((logits.argmax(1) == ref.argmax(1)).mean()), 4),
+        "max_abs_logit_diff": float(np.abs(logits - ref).max()),
+        "peak_rss_mb": peak_rss_mb(), "load_seconds": round(load_seconds, 3),
+    }
+    return row, logits

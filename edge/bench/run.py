@@ -1,0 +1,119 @@
+"""`edge bench RUN_DIR`: export what is missing, then measure every format in this process."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from edge.atomic import write_json, write_text
+from edge.bench import machine, measure
+from edge.bench.report import markdown, plot
+from edge.export.formats import FORMATS
+from edge.export.parity import runner, size_mb
+
+ALL = ["pytorch", "torchscript", "onnx", "onnx-int8", "openvino", "openvino-int8"]
+
+
+def _ensure_exports(run_dir: Path, export_dir: Path, names: list[str], log) -> None:
+    missing = [n for n in names if n != "pytorch" and not (export_dir / FORMATS[n].path).is_file()]
+    if missing:
+        from edge.export.pipeline import export
+
+        log(f"exporting missing formats: {', '.join(missing)}")
+        export(str(run_dir), export_dir, [n for n in names if n != "pytorch"], log=log)
+
+
+def _pytorch_loader(run_dir: Path, threads: int):
+    import torch
+
+    from edge.train import checkpoint
+
+    def load():
+        torch.set_num_threads(threads)
+        model = checkpoint.rebuild(checkpoint.load(run_dir))
+
+        def run(x: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return model(torch.from_numpy(x)).numpy()
+
+        return run
+
+    return load
+
+
+def _loader(name: str, run_dir: Path, export_dir: Path, threads: int) -> Callable:
+    if name == "pytorch":
+        return _pytorch_loader(run_dir, threads)
+    fmt = FORMATS[name]
+    return lambda: runner(fmt.runtime, export_dir / fmt.path, threads)
+
+
+def _floors(run_dir: Path, threads: int) -> dict:
+    from edge.train import checkpoint
+
+    payload = checkpoint.load(run_dir)
+    gflops = machine.model_gflops(checkpoint.rebuild(payload), tuple(payload["manifest"].input_size))
+    return {"model_gflops": round(gflops, 4), "peak_fp32_gflops": round(machine.peak_fp32_gflops(threads), 1),
+            "peak_int8_gops": round(machine.peak_int8_gops(threads), 1)}
+
+
+def _flag_slow_int8(rows: list[dict]) -> None:
+    by_name = {r["format"]: r for r in rows}
+    for row in rows:
+        sibling = by_name.get(FORMATS[row["format"]].fp32_sibling or "") if row["format"] in FORMATS else None
+        if sibling is not None:
+            row["slower_than_fp32"] = row["latency_ms_p50"] >= sibling["latency_ms_p50"]
+
+
+def bench(run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None = None, threads: int = 2,
+          repeats: int = 100, log=print) -> dict:
+    from edge.export.data import load_split, preprocess_all
+    from edge.manifest import read_manifest
+
+    names = [n for n in ALL if n in (formats or ALL)]
+    _ensure_exports(run_dir, export_dir, names, log)
+    manifest = read_manifest(run_dir / "manifest.json")
+    split = load_split(run_dir, None)
+    x, y = preprocess_all([s.path for s in split.val], manifest), np.array([s.label for s in split.val])
+    info = {**machine.machine_info(threads), **_floors(run_dir, threads)}
+    rows, reference = [], None
+    for name in ["pytorch"] + [n for n in names if n != "pytorch"]:
+        row, logits = measure.measure(_loader(name, run_dir, export_dir, threads), x, y, reference, repeats)
+        reference = logits if reference is None else reference
+        int8 = name.endswith("int8")
+        peak = info["peak_int8_gops"] if int8 else info["peak_fp32_gflops"]
+        path = run_dir / "checkpoint.pt" if name == "pytorch" else export_dir / FORMATS[name].path
+        row = {"format": name, "precision": "int8" if int8 else "fp32", **row, "size_mb": size_mb(path),
+               "floor_ms": round(info["model_gflops"] / peak * 1000, 3)}
+        rows.append(row)
+        log(f"{name:14s} p50 {row['latency_ms_p50']:.2f} ms  acc {row['accuracy']:.4f}  "
+            f"agree {row['top1_agreement']:.4f}  {row['throughput_ips']:.0f} img/s")
+    base = rows[0]["accuracy"]
+    for row in rows:
+        row["accuracy_drop"] = round(100 * (base - row["accuracy"]), 2)
+    _flag_slow_int8(rows)
+    result = {"machine": info, "run": str(run_dir), "images": len(x), "created": time.strftime("%Y-%m-%d %H:%M"),
+              "rows": rows}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "bench.json", result)
+    write_text(out / "bench.md", markdown(result))
+    plot(result, out / "bench.png")
+    return result
+
+
+def sweep_threads(export_dir: Path, fmt: str, x: np.ndarray, max_threads: int) -> list[dict]:
+    """Batch-1 latency per thread count for one format."""
+    rows = []
+    for threads in range(1, max_threads + 1):
+        run = runner(FORMATS[fmt].runtime, export_dir / FORMATS[fmt].path, threads)
+        p50, p90 = measure.latency_percentiles(run, x, 50)
+        rows.append({"threads": threads, "latency_ms_p50": round(p50, 3), "latency_ms_p90": round(p90, 3)})
+    return rows
+
+
+def load_result(out: Path) -> dict:
+    return json.loads((out / "bench.json").read_text())

@@ -1,0 +1,66 @@
+"""The Classifier API on a tiny exported model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge.errors import EdgeError
+from edge.runtime import Classifier
+from edge.runtime.classifier import softmax
+
+
+def test_predict_path_pil_bgr_and_bytes_agree(tiny_export, tiny_data):
+    clf = Classifier(tiny_export / "model.onnx")
+    path = next((tiny_data / "daisy").iterdir())
+    img = Image.open(path).convert("RGB")
+    by_path = clf.predict(path, k=3)
+    assert [lbl for lbl, _ in by_path] != [] and abs(sum(p for _, p in by_path) - 1.0) < 1e-5
+    assert clf.predict(img, k=3) == by_path
+    assert clf.predict(np.asarray(img)[:, :, ::-1], k=3) == by_path  # OpenCV BGR frame
+    assert clf.predict(path.read_bytes(), k=3) == by_path
+    assert [p for _, p in by_path] == sorted((p for _, p in by_path), reverse=True)
+
+
+def test_export_folder_resolves_to_an_artifact(tiny_export):
+    assert Classifier(tiny_export).path.name == "model.int8.onnx"
+
+
+def test_sidecar_manifest_and_explicit_manifest(tiny_export, tmp_path):
+    import shutil
+
+    import onnx
+
+    model = onnx.load(str(tiny_export / "model.onnx"))
+    del model.metadata_props[:]
+    bare = tmp_path / "bare" / "model.onnx"
+    bare.parent.mkdir()
+    onnx.save(model, str(bare))
+    with pytest.raises(EdgeError, match="no manifest"):
+        Classifier(bare)
+    assert Classifier(bare, manifest=tiny_export / "manifest.json").labels == ["daisy", "roses", "tulips"]
+    shutil.copy(tiny_export / "manifest.json", bare.parent / "manifest.json")
+    assert Classifier(bare).labels == ["daisy", "roses", "tulips"]
+
+
+def test_openvino_backend_reads_its_rt_info(tiny_export):
+    pytest.importorskip("openvino")
+    clf = Classifier(tiny_export / "openvino" / "model.xml")
+    assert clf.backend.name == "openvino" and clf.labels == ["daisy", "roses", "tulips"]
+
+
+def test_bad_artifacts(tmp_path):
+    with pytest.raises(EdgeError, match="not found"):
+        Classifier(tmp_path / "missing.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"junk")
+    with pytest.raises(EdgeError, match="cannot load"):
+        Classifier(tmp_path / "junk.onnx")
+    (tmp_path / "m.tflite").write_bytes(b"x")
+    with pytest.raises(EdgeError, match="unknown model type"):
+        Classifier(tmp_path / "m.tflite")
+
+
+def test_softmax_is_stable():
+    probs = softmax(np.array([[1000.0, 0.0, -1000.0]]))
+    assert np.isfinite(probs).all() and abs(probs.sum() - 1) < 1e-6

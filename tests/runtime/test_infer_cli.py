@@ -1,0 +1,100 @@
+"""edge-infer end to end: folders, bad files, JSON lines, video, stdin, exit codes, no torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edge.runtime.cli import app
+from tests.conftest import BLOCK_TORCH
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _infer_subprocess(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """edge-infer in a fresh interpreter where `import torch` fails, as on a Pi."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BLOCK_TORCH), str(ROOT)]))
+    code = "import sys; from edge.runtime.cli import main; main(); assert 'torch' not in sys.modules"
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, input=stdin)
+
+
+def test_folder_json_lines_without_torch(tiny_export, tiny_data):
+    (tiny_data / "roses" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    result = _infer_subprocess(str(tiny_export / "model.int8.onnx"), str(tiny_data), "--json", "--top-k", "2")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]  # nothing else on stdout
+    assert len(rows) == 18
+    for row in rows:
+        assert Path(row["source"]).is_file() and len(row["top"]) == 2
+        assert {"label", "prob"} == set(row["top"][0]) and row["top"][0]["prob"] >= row["top"][1]["prob"]
+    stderr = result.stderr.decode()
+    assert "broken.jpg" in stderr and "18 classified, 1 failed" in stderr
+
+
+def test_stdin_image(tiny_export, tiny_data):
+    photo = next((tiny_data / "tulips").iterdir()).read_bytes()
+    result = _infer_subprocess(str(tiny_export / "model.onnx"), "-", "--json", stdin=photo)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["source"] == "-"
+
+
+def test_nothing_classified_exits_non_zero(tiny_export, tmp_path):
+    (tmp_path / "bad.jpg").write_bytes(b"")
+    result = runner.invoke(app, [str(tiny_export / "model.onnx"), str(tmp_path)])
+    assert result.exit_code == 1 and "nothing could be classified" in result.output
+    result = runner.invoke(app, [str(tiny_export / "model.onnx"), str(tmp_path / "nope")])
+    assert result.exit_code == 1 and "no such file, folder, video or camera" in result.output
+
+
+def _write_video(path: Path, frames: int = 12) -> Path:
+    cv2 = pytest.importorskip("cv2")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (96, 72))
+    assert writer.isOpened()
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (72, 96, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def test_video_file_every_frame_and_annotated_copy(tiny_export, tmp_path):
+    import cv2
+
+    video = _write_video(tmp_path / "clip.mp4")
+    saved = tmp_path / "out" / "annotated.mp4"
+    summary = tmp_path / "summary.json"
+    result = runner.invoke(app, [str(tiny_export / "model.onnx"), str(video), "--json", "--save", str(saved),
+                                 "--summary-json", str(summary)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [r["frame"] for r in rows] == list(range(12))
+    assert all(set(r["latency_ms"]) == {"decode", "preprocess", "inference"} for r in rows)
+    capture = cv2.VideoCapture(str(saved))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    stats = json.loads(summary.read_text())
+    assert stats["classified"] == 12 and stats["inference_ms_p50"] > 0
+
+
+def test_show_without_gui_is_a_clear_error(tiny_export, tmp_path, monkeypatch):
+    import cv2
+
+    def no_gui(*args):
+        raise cv2.error("The function is not implemented")  # what opencv-python-headless raises
+
+    monkeypatch.setattr(cv2, "imshow", no_gui)
+    video = _write_video(tmp_path / "clip.mp4", 2)
+    result = runner.invoke(app, [str(tiny_export / "model.onnx"), str(video), "--show"])
+    assert result.exit_code == 1 and "--show needs a desktop OpenCV" in result.output
+
+
+def test_missing_camera_lists_devices(tiny_export):
+    result = runner.invoke(app, [str(tiny_export / "model.onnx"), "/dev/video99"])
+    assert result.exit_code == 1 and "cameras found:" in result.output

@@ -1,0 +1,57 @@
+"""Runtime preprocessing (Pillow + numpy) against training's torchvision pipeline, on real photos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.manifest import SCHEMA_VERSION, Manifest
+from edge.runtime.images import load_rgb
+from edge.runtime.preprocess import Preprocessor
+from tests.conftest import real_photos
+
+
+def manifest_for(interp: str, resize: int, crop: int, mean, std, order="RGB", layout="NCHW") -> Manifest:
+    return Manifest(SCHEMA_VERSION, "x", ("a", "b"), (3, crop, crop), resize, crop, interp, tuple(mean), tuple(std),
+                    order, layout, "fp32", {}, {}, "")
+
+
+ZOO = [("bicubic", 256, 224, (0.5,) * 3, (0.5,) * 3), ("bilinear", 232, 224, (0.485, 0.456, 0.406),
+                                                        (0.229, 0.224, 0.225))]
+
+
+@pytest.mark.parametrize("interp,resize,crop,mean,std", ZOO)
+def test_matches_torchvision_on_flowers(interp, resize, crop, mean, std):
+    from edge.train.transforms import val_transform
+    from edge.train.zoo import Preprocessing
+
+    photos = [p for paths in real_photos(10, ("daisy", "dandelion", "roses", "sunflowers", "tulips")).values()
+              for p in paths]
+    ours = Preprocessor(manifest_for(interp, resize, crop, mean, std))
+    theirs = val_transform(Preprocessing(resize, crop, interp, mean, std))
+    worst = 0.0
+    for path in photos:
+        img = load_rgb(path)
+        worst = max(worst, float(np.abs(ours(img) - theirs(img).numpy()).max()))
+    assert worst < 1e-5, worst  # same pixels; only float rounding of the normalization differs
+
+
+def test_bgr_and_nhwc_layouts():
+    rng = np.random.default_rng(0)
+    from PIL import Image
+
+    img = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    base = Preprocessor(manifest_for("bilinear", 128, 112, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6)))(img)
+    bgr = Preprocessor(manifest_for("bilinear", 128, 112, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6), order="BGR"))(img)
+    nhwc = Preprocessor(manifest_for("bilinear", 128, 112, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6), layout="NHWC"))(img)
+    assert base.shape == (3, 112, 112) and nhwc.shape == (112, 112, 3)
+    np.testing.assert_allclose(bgr, base[::-1], atol=1e-6)
+    np.testing.assert_allclose(nhwc, base.transpose(1, 2, 0), atol=1e-6)
+
+
+def test_portrait_and_landscape_resize_like_torchvision():
+    from PIL import Image
+
+    pre = Preprocessor(manifest_for("bilinear", 100, 90, (0.5,) * 3, (0.5,) * 3))
+    assert pre.resize_crop(Image.new("RGB", (300, 200))).size == (90, 90)
+    assert pre.resize_crop(Image.new("RGB", (333, 500))).size == (90, 90)
