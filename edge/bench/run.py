@@ -18,13 +18,24 @@ from edge.export.parity import runner, size_mb
 ALL = ["pytorch", "torchscript", "onnx", "onnx-int8", "openvino", "openvino-int8"]
 
 
+def _is_stale(run_dir: Path, export_dir: Path) -> bool:
+    """An export made from another checkpoint than the run's current one."""
+    from edge.export.pipeline import file_sha256
+    from edge.manifest import read_manifest
+
+    manifest = export_dir / "manifest.json"
+    if not manifest.is_file():
+        return True
+    return read_manifest(manifest).source_sha256 != file_sha256(run_dir / "checkpoint.pt")
+
+
 def _ensure_exports(run_dir: Path, export_dir: Path, names: list[str], log) -> None:
     missing = [n for n in names if n != "pytorch" and not (export_dir / FORMATS[n].path).is_file()]
-    if missing:
+    if missing or _is_stale(run_dir, export_dir):
         from edge.export.pipeline import export
 
-        log(f"exporting missing formats: {', '.join(missing)}")
-        export(str(run_dir), export_dir, [n for n in names if n != "pytorch"], log=log)
+        log(f"exporting {', '.join(missing) or 'all formats (export is from an older checkpoint)'}")
+        export(str(run_dir), export_dir, [n for n in names if n not in ("pytorch",)], log=log)
 
 
 def _pytorch_loader(run_dir: Path, threads: int):

@@ -36,8 +36,20 @@ def load_run(path: Path, data: Path | None) -> Source:
     payload = checkpoint.load(path)
     run_dir = payload["path"].parent
     split = load_split(run_dir, data)
-    return Source(checkpoint.rebuild(payload), payload["manifest"], [s.path for s in split.val],
+    # exported artifacts point at the exact checkpoint they came from
+    manifest = payload["manifest"].with_updates(source_sha256=file_sha256(payload["path"]))
+    return Source(checkpoint.rebuild(payload), manifest, [s.path for s in split.val],
                   np.array([s.label for s in split.val]), lambda n: balanced_calibration(split.train, n))
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def load_zoo(name: str, data: Path | None, weights: Path | None) -> Source:

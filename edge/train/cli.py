@@ -58,8 +58,11 @@ def train(
             overrides["cache_features"] = False
         cfg = load_config(config, overrides)
     result = run_training(cfg, resume=resume, log=console.print)
-    console.print(f"[bold green]done[/]: val_accuracy {result.val_accuracy:.4f}, strategy {result.strategy}, "
-                  f"{result.seconds:.0f} s -> {result.out}")
+    from edge.train.run import is_main_process
+
+    if is_main_process():
+        console.print(f"[bold green]done[/]: val_accuracy {result.val_accuracy:.4f}, strategy {result.strategy}, "
+                      f"{result.seconds:.0f} s -> {result.out}")
 
 
 _CONFIG_FLAGS = {"model", "strategy", "epochs", "head_epochs", "batch_size", "lr_backbone", "lr_head",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ class RunResult:
     reason: str
     seconds: float
     metrics: dict
+
+
+def _silent(*_args) -> None:
+    pass
 
 
 def _criterion(cfg: TrainConfig) -> nn.Module:
@@ -164,8 +169,15 @@ def finish(s: Session, seconds: float, timings: dict) -> dict:
     return metrics
 
 
+def is_main_process() -> bool:
+    """torchrun sets RANK; only rank 0 talks and writes."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def train(cfg: TrainConfig, resume: bool = False, log: Callable[[str], None] = print) -> RunResult:
     start = time.perf_counter()
+    if not is_main_process():
+        log = _silent
     s = open_session(cfg, resume, log)
     log(f"model {s.entry.name} ({s.entry.weights_source if cfg.pretrained or cfg.weights else 'random init'}), "
         f"{len(s.split.classes)} classes, {len(s.split.train)} train / {len(s.split.val)} val images, "

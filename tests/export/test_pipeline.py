@@ -31,7 +31,12 @@ def test_export_folder_and_report(tiny_export, tiny_run):
         assert rows[fp32]["top1_agreement"] == 1.0 and rows[fp32]["max_abs_logit_diff"] <= 1e-3
     assert "slower_than_fp32" in rows["onnx-int8"]
     assert (tiny_export / "labels.txt").read_text().split() == ["daisy", "roses", "tulips"]
-    assert read_manifest(tiny_export / "manifest.json") == read_manifest(tiny_run / "manifest.json")
+    from edge.export.pipeline import file_sha256
+
+    exported = read_manifest(tiny_export / "manifest.json")
+    assert exported.source_sha256 == file_sha256(tiny_run / "checkpoint.pt")  # points at its checkpoint
+    assert exported.with_updates(source_sha256="") == read_manifest(tiny_run / "manifest.json").with_updates(
+        source_sha256="")
     assert not [p for p in tiny_export.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
 
 

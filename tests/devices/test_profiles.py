@@ -1,0 +1,48 @@
+"""Device profiles: every promised target, valid fields, detection, and the CLI."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from edge.cli.main import app
+from edge.devices.profiles import detect, get_profile, load_profiles
+
+runner = CliRunner()
+TARGETS = {"raspberry-pi-4", "raspberry-pi-5", "x86-laptop", "x86-server", "generic-arm64"}
+PI5_CPUINFO = "processor\t: 0\nBogoMIPS\t: 108.00\nCPU part\t: 0xd0b\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0\n"
+PI4_CPUINFO = "processor\t: 0\nCPU part\t: 0xd08\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n"
+
+
+def test_every_target_has_a_complete_profile():
+    profiles = load_profiles()
+    assert TARGETS <= set(profiles)
+    for p in profiles.values():
+        assert p.backend in ("onnxruntime", "openvino") and p.precision in ("fp32", "int8")
+        assert p.install and p.camera and p.input_size_advice and p.resolved_threads() >= 1
+    assert get_profile("raspberry-pi-5").artifact == "model.int8.onnx"
+
+
+def test_detect_pi_boards_and_fallbacks():
+    assert detect("aarch64", PI5_CPUINFO)[0].name == "raspberry-pi-5"
+    assert detect("aarch64", PI4_CPUINFO)[0].name == "raspberry-pi-4"
+    assert detect("aarch64", "processor: 0\n")[0].name == "generic-arm64"
+    assert detect("x86_64", "flags: avx2 avx512_vnni amx\n")[0].name == "x86-server"
+    assert detect("x86_64", "flags: avx2\n")[0].name in ("x86-laptop", "x86-server")
+
+
+def test_cli_list_show_detect():
+    listed = runner.invoke(app, ["devices", "list"])
+    assert listed.exit_code == 0 and "raspberry-pi-4" in listed.output
+    shown = runner.invoke(app, ["devices", "show", "raspberry-pi-5"])
+    assert shown.exit_code == 0 and "Cortex-A76" in shown.output and "install" in shown.output
+    assert runner.invoke(app, ["devices", "detect"]).exit_code == 0
+    missing = runner.invoke(app, ["devices", "show", "toaster"])
+    assert missing.exit_code == 1 and "unknown device 'toaster'" in missing.output
+
+
+def test_infer_applies_a_device_profile(tiny_export, tiny_data):
+    from edge.runtime.cli import app as infer_app
+
+    result = runner.invoke(infer_app, [str(tiny_export / "model.onnx"), str(tiny_data / "daisy"), "--device",
+                                       "raspberry-pi-4", "--json"])
+    assert result.exit_code == 0, result.output
