@@ -22,6 +22,8 @@ def _table(report: dict) -> Table:
         acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.4f}"
         drop = "-" if r["accuracy_drop"] is None else f"{r['accuracy_drop']:+.2f}"
         slow = " [red](slower than FP32)[/]" if r.get("slower_than_fp32") else ""
+        if r.get("within_budget") is False:
+            drop += " [red](over budget)[/]"
         table.add_row(r["name"], f"{r['top1_agreement']:.2%}", f"{r['max_abs_logit_diff']:.2e}", acc, drop,
                       f"{r['size_mb']:.2f}", f"{r['latency_ms_b1']:.2f}{slow}", f"{r['export_seconds']:.1f}")
     return table

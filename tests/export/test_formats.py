@@ -58,10 +58,11 @@ def test_int8_formats_stay_close_to_pytorch(name, photos, tmp_path):
     job = make_job(name, *photos, tmp_path)
     onnx_fp32.export(job)
     _check(job, "onnxruntime", onnx_int8.export(job), None, 0.75)
-    assert job.notes["onnx-int8"]["settings"] in {c[0] for c in onnx_int8.CANDIDATES}
+    assert job.notes["onnx-int8"]["settings"] in {c.name for c in onnx_int8.CANDIDATES}
     assert len(job.notes["onnx-int8"]["candidates"]) == len(onnx_int8.CANDIDATES)
     openvino_fp32.export(job)
     _check(job, "openvino", openvino_int8.export(job), None, 0.75)
+    assert job.notes["openvino-int8"]["settings"].startswith("nncf-")
 
 
 def test_onnx_graph_is_clean(photos, tmp_path):
