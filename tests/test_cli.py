@@ -77,3 +77,18 @@ def test_without_torch_train_says_how_to_install(tmp_path):
     help_run = subprocess.run([sys.executable, "-c", code, "--help"], env=_no_torch_env(), capture_output=True,
                               text=True, cwd=tmp_path)
     assert help_run.returncode == 0 and "infer" in help_run.stdout
+
+
+def test_runtime_only_venv_has_no_torch_and_imports_the_runtime():
+    """In the venv of `make install-runtime` (skipped where it was not made)."""
+    import pytest
+
+    python = ROOT / ".venv-runtime" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no .venv-runtime here (make install-runtime)")
+    code = ("import sys, importlib.util, edge.runtime, edge.devices; assert 'torch' not in sys.modules; "
+            "assert importlib.util.find_spec('torch') is None")
+    subprocess.run([str(python), "-c", code], check=True, cwd=ROOT)
+    edge = python.parent / "edge"
+    result = subprocess.run([str(edge), "train", "photos", "--out", "x"], capture_output=True, text=True)
+    assert result.returncode == 1 and "pip install 'edge[train]'" in result.stderr

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.runtime.stats import batch1_latencies_ms
+
 Run = Callable[[np.ndarray], np.ndarray]
 
 
@@ -30,14 +32,7 @@ def peak_rss_mb() -> float | None:
 
 
 def latency_percentiles(run: Run, x: np.ndarray, repeats: int) -> tuple[float, float]:
-    sample = x[:1]
-    for _ in range(10):
-        run(sample)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(sample)
-        times.append((time.perf_counter() - start) * 1000)
+    times = batch1_latencies_ms(run, x, repeats)
     return float(np.percentile(times, 50)), float(np.percentile(times, 90))
 
 

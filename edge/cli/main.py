@@ -42,7 +42,7 @@ if torch_available():
 else:
     extra = {"allow_extra_args": True, "ignore_unknown_options": True}
     for _name in TORCH_COMMANDS:
-        app.command(_name, context_settings=extra, help="(needs edge[train])")(_needs_torch(_name))
+        app.command(_name, context_settings=extra, help="Needs PyTorch: pip install edge\\[train]")(_needs_torch(_name))
 
 
 def main() -> None:

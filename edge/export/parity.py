@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from edge.export.job import ExportJob
+from edge.runtime.stats import batch1_latencies_ms
 
 
 def batched(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch_size: int = 16) -> np.ndarray:
@@ -32,15 +32,7 @@ def compare(logits: np.ndarray, job: ExportJob) -> dict:
 
 def latency_ms(run: Callable[[np.ndarray], np.ndarray], sample: np.ndarray, repeats: int = 50) -> float:
     """Median batch-1 latency after a warm-up."""
-    x = sample[:1]
-    for _ in range(5):
-        run(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
+    return float(np.median(batch1_latencies_ms(run, sample, repeats)))
 
 
 def size_mb(path: Path) -> float:

@@ -10,6 +10,19 @@ import numpy as np
 STAGES = ("decode", "preprocess", "inference")
 
 
+def batch1_latencies_ms(run, sample, repeats: int = 50, warmup: int = 10) -> np.ndarray:
+    """Batch-1 latencies (ms) of `run(sample[:1])`, after `warmup` untimed calls."""
+    x = sample[:1]
+    for _ in range(warmup):
+        run(x)
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        run(x)
+        times[i] = (time.perf_counter() - start) * 1000
+    return times
+
+
 @dataclass
 class Summary:
     started: float = field(default_factory=time.perf_counter)
