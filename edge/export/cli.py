@@ -41,10 +41,12 @@ def export(
     data: Annotated[Optional[Path], typer.Option(help="Dataset folder if it moved since training (or photos for zoo:).")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for checks and latency.")] = 2,
     weights: Annotated[Optional[Path], typer.Option(help="zoo: only, local ImageNet state dict.")] = None,
+    fp16_weights: Annotated[bool, typer.Option("--fp16-weights", help="OpenVINO FP32 IR with FP16-stored weights.")] = False,
 ) -> None:
     """Export a run to deployable artifacts, each checked against the PyTorch model."""
     from edge.export.pipeline import export as run_export
 
-    report = run_export(source, out, format, int8, data, max_drop, calibration_size, threads, weights, console.print)
+    report = run_export(source, out, format, int8, data, max_drop, calibration_size, threads, weights, console.print,
+                        fp16_weights)
     console.print(_table(report))
     console.print(f"[bold green]done[/]: {out}")

@@ -24,6 +24,7 @@ class ExportJob:
     make_calibration: Callable[[], np.ndarray]  # class-balanced training images, computed once on demand
     threads: int = 2
     max_drop: float | None = None  # accuracy-controlled NNCF quantization, in points
+    fp16_weights: bool = False  # OpenVINO FP32 IR with weights stored as FP16 (half the size)
     notes: dict[str, dict] = field(default_factory=dict)  # per-format details for the report
 
     @cached_property

@@ -1,7 +1,8 @@
 """OpenVINO IR FP32, converted from the checked ONNX file, manifest in rt_info.
 
-Weights stay FP32 (`compress_to_fp16=False`): `ov.save_model` would halve them silently
+Weights stay FP32 by default (`compress_to_fp16=False`): `ov.save_model` would halve them silently
 otherwise, and the FP32 artifact must match PyTorch; the INT8 artifact is the small one.
+`--fp16-weights` opts in to FP16 storage (compute stays FP32).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from edge.manifest import Manifest
 from edge.runtime.backends import MANIFEST_KEY
 
 
-def save(model, path: Path, manifest: Manifest) -> Path:
+def save(model, path: Path, manifest: Manifest, fp16_weights: bool = False) -> Path:
     import openvino as ov
 
     model.set_rt_info(manifest.to_json(), MANIFEST_KEY)
-    ov.save_model(model, str(path), compress_to_fp16=False)
+    ov.save_model(model, str(path), compress_to_fp16=fp16_weights)
     return path
 
 
@@ -25,4 +26,4 @@ def export(job: ExportJob) -> Path:
     import openvino as ov
 
     model = ov.convert_model(str(job.workdir / "model.onnx"))
-    return save(model, job.path("openvino/model.xml"), job.manifest)
+    return save(model, job.path("openvino/model.xml"), job.manifest, job.fp16_weights)

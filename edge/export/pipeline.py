@@ -114,7 +114,7 @@ def _check_writable(out: Path) -> None:
 
 def export(source: str, out: Path, formats: list[str] | None = None, int8: bool = False, data: Path | None = None,
            max_drop: float | None = None, calibration_size: int = 300, threads: int = 2,
-           weights: Path | None = None, log: Callable[[str], None] = print) -> dict:
+           weights: Path | None = None, log: Callable[[str], None] = print, fp16_weights: bool = False) -> dict:
     chosen = resolve_formats(formats, int8)
     _check_writable(out)
     torch.set_num_threads(threads)
@@ -126,7 +126,7 @@ def export(source: str, out: Path, formats: list[str] | None = None, int8: bool 
     with atomic_dir(out) as work:
         job = ExportJob(src.model, src.manifest, work, val_x, src.val_y, _reference(src.model, val_x),
                         lambda: preprocess_all(src.calibration_paths(calibration_size), src.manifest),
-                        threads, max_drop)
+                        threads, max_drop, fp16_weights)
         rows = [_build(fmt, job, log) for fmt in chosen]
         _flag_slow_int8(rows, chosen)
         report = {"source": source, "reference_accuracy": parity.accuracy(job.reference_logits, src.val_y),

@@ -31,13 +31,16 @@ def _report(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _settings(device: str | None, threads: int | None, backend: str | None) -> tuple[int | None, str | None]:
+def _apply_profile(device: str | None, artifact: Path, threads: int | None) -> tuple[Path, int | None]:
+    """A device profile sets the thread count and, for an export folder, which artifact to run."""
     if device is None:
-        return threads, backend
+        return artifact, threads
     from edge.devices.profiles import get_profile
 
     profile = get_profile(device)
-    return threads or profile.resolved_threads(), backend
+    if artifact.is_dir() and (artifact / profile.artifact).is_file():
+        artifact = artifact / profile.artifact
+    return artifact, threads or profile.resolved_threads()
 
 
 def _run_source(clf: Classifier, source: str, top_k: int, batch_size: int, workers: int, emit, sink,
@@ -95,7 +98,7 @@ def infer(
         return
     if artifact is None or source is None:
         raise EdgeError("usage: edge-infer ARTIFACT SOURCE (see edge-infer --help)")
-    threads, backend = _settings(device, threads, backend)
+    artifact, threads = _apply_profile(device, artifact, threads)
     clf = Classifier(artifact, backend, threads, manifest)
     from edge.runtime.annotate import FrameSink
 

@@ -27,6 +27,12 @@ def train(
     lr_head: Annotated[Optional[float], typer.Option(help="AdamW base LR of the head.")] = None,
     max_lr_backbone: Annotated[Optional[float], typer.Option(help="OneCycle peak LR of the backbone.")] = None,
     max_lr_head: Annotated[Optional[float], typer.Option(help="OneCycle peak LR of the head.")] = None,
+    refine_max_lr_head: Annotated[Optional[float], typer.Option(help="Head peak LR in auto's fine-tune after "
+                                                                "the head phase.")] = None,
+    feature_views: Annotated[Optional[int], typer.Option(help="Augmented views per image when caching features.")] = None,
+    dropout: Annotated[Optional[float], typer.Option(help="Dropout before the new Linear head.")] = None,
+    val_fraction: Annotated[Optional[float], typer.Option(help="Held-out fraction per class (default 0.2).")] = None,
+    num_workers: Annotated[Optional[int], typer.Option(help="DataLoader workers (-1: sized to the machine).")] = None,
     weight_decay: Annotated[Optional[float], typer.Option(help="AdamW weight decay.")] = None,
     label_smoothing: Annotated[Optional[float], typer.Option(help="Cross-entropy label smoothing.")] = None,
     image_size: Annotated[Optional[int], typer.Option(help="Input size override (crop); resize keeps the ratio.")] = None,
@@ -66,7 +72,8 @@ def train(
 
 
 _CONFIG_FLAGS = {"model", "strategy", "epochs", "head_epochs", "batch_size", "lr_backbone", "lr_head",
-                 "max_lr_backbone", "max_lr_head", "weight_decay", "label_smoothing", "image_size", "seed", "device"}
+                 "max_lr_backbone", "max_lr_head", "refine_max_lr_head", "weight_decay", "label_smoothing",
+                 "image_size", "seed", "device", "feature_views", "dropout", "val_fraction", "num_workers"}
 
 
 @clean_errors

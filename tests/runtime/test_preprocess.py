@@ -55,3 +55,25 @@ def test_portrait_and_landscape_resize_like_torchvision():
     pre = Preprocessor(manifest_for("bilinear", 100, 90, (0.5,) * 3, (0.5,) * 3))
     assert pre.resize_crop(Image.new("RGB", (300, 200))).size == (90, 90)
     assert pre.resize_crop(Image.new("RGB", (333, 500))).size == (90, 90)
+
+
+def test_runtime_predictions_match_pytorch_with_torchvision(tiny_run, tiny_export):
+    """End to end: torchvision + PyTorch vs our preprocessing + ONNX Runtime, on real photos."""
+    import torch
+
+    from edge.runtime import Classifier
+    from edge.train import checkpoint
+    from edge.train.transforms import val_transform
+    from edge.train.zoo import Preprocessing
+
+    payload = checkpoint.load(tiny_run)
+    m = payload["manifest"]
+    model = checkpoint.rebuild(payload)
+    tv = val_transform(Preprocessing(m.resize_size, m.crop_size, m.interpolation, m.mean, m.std))
+    clf = Classifier(tiny_export / "model.onnx")
+    photos = [p for paths in real_photos(8, ("daisy", "dandelion", "roses", "sunflowers", "tulips")).values()
+              for p in paths]
+    with torch.no_grad():
+        torch_top1 = [int(model(tv(load_rgb(p))[None]).argmax()) for p in photos]
+    ours = [clf.labels.index(clf.predict(p, k=1)[0][0]) for p in photos]
+    assert ours == torch_top1

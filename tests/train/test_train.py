@@ -102,3 +102,31 @@ def test_bad_checkpoints_are_clear_errors(tmp_path, tiny_run):
     torch.save({"format": "edge-checkpoint", "model_state": {}}, tmp_path / "nomanifest.pt")
     with pytest.raises(EdgeError, match="no manifest"):
         checkpoint.load(tmp_path / "nomanifest.pt")
+
+
+def test_same_seed_same_weights_on_cpu(tiny_data, tmp_path):
+    from edge.train.config import TrainConfig
+    from edge.train.run import train
+
+    states = []
+    for name in ("a", "b"):
+        cfg = TrainConfig(data=str(tiny_data), out=str(tmp_path / name), model="mobilenet_v3_small",
+                          strategy="auto", epochs=1, head_epochs=2, pretrained=False, image_size=64, batch_size=8,
+                          seed=3)
+        train(cfg, log=lambda *_: None)
+        states.append(checkpoint.load(tmp_path / name)["model_state"])
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def test_classify_imagenet_cli(tmp_path):
+    from PIL import Image
+
+    from tests.conftest import real_photos
+
+    photo = real_photos(1, ("daisy",))["daisy"][0]
+    Image.open(photo).save(tmp_path / "daisy.png")
+    result = runner.invoke(app, ["classify", "--imagenet", str(tmp_path / "daisy.png")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "%" in line]
+    assert len(lines) == 5 and "daisy" in lines[0]
