@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +124,3 @@ def sweep_threads(export_dir: Path, fmt: str, x: np.ndarray, max_threads: int) -
         rows.append({"threads": threads, "latency_ms_p50": round(p50, 3), "latency_ms_p90": round(p90, 3)})
     return rows
 
-
-def load_result(out: Path) -> dict:
-    return json.loads((out / "bench.json").read_text())
