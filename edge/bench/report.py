@@ -31,13 +31,16 @@ def plot(result: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for row in result["rows"]:
+    for i, row in enumerate(sorted(result["rows"], key=lambda r: r["latency_ms_p50"])):
         ax.scatter(row["latency_ms_p50"], 100 * row["accuracy"], s=60)
         ax.annotate(row["format"], (row["latency_ms_p50"], 100 * row["accuracy"]), textcoords="offset points",
-                    xytext=(5, 5))
+                    xytext=(5, 6 if i % 2 else -12))  # alternate above/below: neighbours in latency
     ax.set_xscale("log")
+    for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+        axis(matplotlib.ticker.FormatStrFormatter("%g"))  # 3, 5, 10 ms rather than 3x10^0
     ax.set_xlabel("latency p50, batch 1 (ms, log scale)")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title(f"accuracy vs latency ({result['machine']['cpu'][:40]})")
