@@ -75,3 +75,24 @@ def test_onnx_graph_is_clean(photos, tmp_path):
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert not list(tmp_path.glob("*.data"))
     assert np.isfinite(job.reference_logits).all()
+
+
+def test_bias_correction_reduces_the_int8_error(photos, tmp_path):
+    import shutil
+
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from edge.export import bias_correction
+
+    job = make_job("efficientnet_lite0", *photos, tmp_path)
+    quant_pre_process(str(onnx_fp32.export(job)), str(tmp_path / "pre.onnx"))
+    plain, corrected = tmp_path / "plain.onnx", tmp_path / "corrected.onnx"
+    onnx_int8._quantize(tmp_path / "pre.onnx", plain, job, onnx_int8.Candidate("plain"))
+    shutil.copy(plain, corrected)
+    assert bias_correction.correct(tmp_path / "pre.onnx", corrected, job.val_x) > 10
+
+    def mean_error(path) -> float:
+        logits = parity.batched(parity.runner("onnxruntime", path, 2), job.val_x)
+        return float(np.abs(logits - job.reference_logits).mean())
+
+    assert mean_error(corrected) < mean_error(plain)
