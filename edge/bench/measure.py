@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.export.parity import batched
 from edge.runtime.stats import batch1_latencies_ms
 
 Run = Callable[[np.ndarray], np.ndarray]
@@ -55,7 +56,7 @@ def measure(load: Callable[[], Run], x: np.ndarray, y: np.ndarray, reference: np
     start = time.perf_counter()
     run = load()
     load_seconds = time.perf_counter() - start
-    logits = np.concatenate([run(x[i : i + 16]) for i in range(0, len(x), 16)])
+    logits = batched(run, x)
     p50, p90 = latency_percentiles(run, x, repeats)
     ips, batch = best_throughput(run, x)
     ref = logits if reference is None else reference

@@ -11,7 +11,7 @@ import numpy as np
 from edge.atomic import write_json, write_text
 from edge.bench import machine, measure
 from edge.bench.report import markdown, plot
-from edge.export.formats import FORMATS
+from edge.export.formats import FORMATS, flag_slow_int8
 from edge.export.parity import runner, size_mb
 
 ALL = ["pytorch", "torchscript", "onnx", "onnx-int8", "openvino", "openvino-int8"]
@@ -71,14 +71,6 @@ def _floors(run_dir: Path, threads: int) -> dict:
             "peak_int8_gops": round(machine.peak_int8_gops(threads), 1)}
 
 
-def _flag_slow_int8(rows: list[dict]) -> None:
-    by_name = {r["format"]: r for r in rows}
-    for row in rows:
-        sibling = by_name.get(FORMATS[row["format"]].fp32_sibling or "") if row["format"] in FORMATS else None
-        if sibling is not None:
-            row["slower_than_fp32"] = row["latency_ms_p50"] >= sibling["latency_ms_p50"]
-
-
 def bench(run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None = None, threads: int = 2,
           repeats: int = 100, log=print) -> dict:
     from edge.export.data import load_split, preprocess_all
@@ -105,7 +97,7 @@ def bench(run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None 
     base = rows[0]["accuracy"]
     for row in rows:
         row["accuracy_drop"] = round(100 * (base - row["accuracy"]), 2)
-    _flag_slow_int8(rows)
+    flag_slow_int8(rows, "format", "latency_ms_p50")
     result = {"machine": info, "run": str(run_dir), "images": len(x), "created": time.strftime("%Y-%m-%d %H:%M"),
               "rows": rows}
     out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,16 @@ FP32_DEFAULT = ("torchscript", "onnx", "openvino")
 INT8_DEFAULT = ("onnx-int8", "openvino-int8")
 
 
+def flag_slow_int8(rows: list[dict], name_key: str, latency_key: str) -> None:
+    """Mark every INT8 row whose latency is not below its FP32 sibling's (`slower_than_fp32`)."""
+    by_name = {r[name_key]: r for r in rows}
+    for row in rows:
+        fmt = FORMATS.get(row[name_key])
+        sibling = by_name.get(fmt.fp32_sibling) if fmt and fmt.fp32_sibling else None
+        if sibling is not None:
+            row["slower_than_fp32"] = row[latency_key] >= sibling[latency_key]
+
+
 def resolve_formats(names: list[str] | None, int8: bool) -> list[ExportFormat]:
     """Requested formats plus what they are built from, in build order."""
     wanted = list(names) if names else list(FP32_DEFAULT)

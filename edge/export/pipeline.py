@@ -16,7 +16,7 @@ from edge.errors import EdgeError
 from edge.export import parity
 from edge.export.data import balanced_calibration, folder_images, load_split, preprocess_all
 from edge.export.fixpad import fix_same_padding
-from edge.export.formats import ExportFormat, resolve_formats
+from edge.export.formats import ExportFormat, flag_slow_int8, resolve_formats
 from edge.export.job import ExportJob
 from edge.manifest import Manifest, write_manifest
 
@@ -92,14 +92,6 @@ def _build(fmt: ExportFormat, job: ExportJob, log) -> dict:
     return row
 
 
-def _flag_slow_int8(rows: list[dict], formats: list[ExportFormat]) -> None:
-    by_name = {r["name"]: r for r in rows}
-    for fmt in formats:
-        row, sibling = by_name.get(fmt.name), by_name.get(fmt.fp32_sibling or "")
-        if row is not None and sibling is not None:
-            row["slower_than_fp32"] = row["latency_ms_b1"] >= sibling["latency_ms_b1"]
-
-
 def _check_writable(out: Path) -> None:
     import os
 
@@ -128,7 +120,7 @@ def export(source: str, out: Path, formats: list[str] | None = None, int8: bool 
                         lambda: preprocess_all(src.calibration_paths(calibration_size), src.manifest),
                         threads, max_drop, fp16_weights)
         rows = [_build(fmt, job, log) for fmt in chosen]
-        _flag_slow_int8(rows, chosen)
+        flag_slow_int8(rows, "name", "latency_ms_b1")
         report = {"source": source, "reference_accuracy": parity.accuracy(job.reference_logits, src.val_y),
                   "images": len(val_x), "threads": threads, "formats": rows}
         write_manifest(src.manifest, work / "manifest.json")

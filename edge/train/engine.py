@@ -44,8 +44,12 @@ def progress(enabled: bool) -> Progress:
                     transient=True, disable=not enabled)
 
 
-def to_device(images: torch.Tensor, labels: torch.Tensor, rt: Runtime) -> tuple[torch.Tensor, torch.Tensor]:
+def to_device(images: torch.Tensor, labels: torch.Tensor, rt: Runtime,
+              augment: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move a batch to the device; `augment` (uint8 train crops -> normalized floats) runs there."""
     images = images.to(rt.device, non_blocking=True)
+    if augment is not None:
+        images = augment(images)
     if rt.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
     return images, labels.to(rt.device, non_blocking=True)
@@ -78,10 +82,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer, scheduler, crit
     with progress(rt.is_main) as bar:
         task = bar.add_task(description, total=len(loader))
         for images, labels in loader:
-            images, labels = to_device(images, labels, rt)
-            images = augment(images)
-            if rt.channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
+            images, labels = to_device(images, labels, rt, augment)
             optimizer.zero_grad(set_to_none=True)
             with rt.autocast():
                 logits = model(images)

@@ -37,16 +37,12 @@ def extract(model: nn.Module, entry: ModelEntry, ds: Dataset, rt: Runtime, batch
     xs, ys = [], []
     try:
         with progress(rt.is_main) as bar:
-            loaders = [make_loader(ds, rt, batch_size, train=False, seed=seed + v) for v in range(views)]
-            task = bar.add_task(description, total=sum(len(loader) for loader in loaders))
-            for v, loader in enumerate(loaders):
+            loader = make_loader(ds, rt, batch_size, train=False, seed=seed)
+            task = bar.add_task(description, total=views * len(loader))
+            for v in range(views):
                 torch.manual_seed(seed + v)  # augmentations of view v are reproducible
                 for images, labels in loader:
-                    images, labels = to_device(images, labels, rt)
-                    if augment is not None:
-                        images = augment(images)
-                        if rt.channels_last:
-                            images = images.contiguous(memory_format=torch.channels_last)
+                    images, labels = to_device(images, labels, rt, augment)
                     with rt.autocast():
                         xs.append(model(images).float())
                     ys.append(labels)
