@@ -29,3 +29,26 @@ def test_bench_writes_json_md_png_and_sweeps(tiny_run, tiny_export, tmp_path):
     assert (out / "bench.md").read_text().startswith("# edge bench")
     assert (out / "bench.png").stat().st_size > 1000
     assert 'threads = ' in (out / "device-profile.toml").read_text()
+
+
+def test_latency_rounds_alternate_formats(monkeypatch):
+    """Every format is timed in each round, so drift on a shared machine hits all of them alike."""
+    import numpy as np
+
+    from edge.bench import measure
+
+    monkeypatch.setattr(measure, "SETTLE_SECONDS", 0.0)
+    calls: list[str] = []
+    runs = {name: (lambda x, name=name: calls.append(name)) for name in ("a", "b")}
+    result = measure.interleaved_latencies(runs, np.zeros((1, 3, 4, 4), np.float32), repeats=6, rounds=3)
+    assert set(result) == {"a", "b"} and all(p50 <= p90 for p50, p90 in result.values())
+    blocks = [calls[i] for i in range(0, len(calls), 5)]  # per round and format: 3 warm-up + 2 timed
+    assert blocks == ["a", "b"] * 3 and len(calls) == 30
+
+
+def test_pipeline_ceiling_counts_preprocessing_core_time():
+    from edge.bench.pipeline_rate import ceiling_ips
+
+    # 2 cores at 500 img/s is 4 core-ms of inference per image; + 2 ms of decoding -> 6 core-ms
+    assert abs(ceiling_ips(500.0, 2.0, 2) - 2000 / 6) < 1e-9
+    assert ceiling_ips(500.0, 0.0, 2) == 500.0

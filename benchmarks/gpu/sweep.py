@@ -1,6 +1,11 @@
-import json, os, sys, time
+import json
+import os
+import sys
+import time
+
 from edge.train.config import TrainConfig
 from edge.train.run import train
+
 out = sys.argv[1]
 configs = {
     "A-default": {}, "B-bb3e-4": {"max_lr_backbone": 3e-4}, "C-bb1e-3": {"max_lr_backbone": 1e-3},

@@ -82,17 +82,22 @@ def bench(run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None 
     split = load_split(run_dir, None)
     x, y = preprocess_all([s.path for s in split.val], manifest), np.array([s.label for s in split.val])
     info = {**machine.machine_info(threads), **_floors(run_dir, threads)}
+    order = ["pytorch"] + [n for n in names if n != "pytorch"]
     rows, reference = [], None
-    for name in ["pytorch"] + [n for n in names if n != "pytorch"]:
-        row, logits = measure.measure(_loader(name, run_dir, export_dir, threads), x, y, reference, repeats)
+    for name in order:  # each format alone in memory, so its peak RSS is its own
+        row, logits = measure.measure(_loader(name, run_dir, export_dir, threads), x, y, reference)
         reference = logits if reference is None else reference
         int8 = name.endswith("int8")
         peak = info["peak_int8_gops"] if int8 else info["peak_fp32_gflops"]
         path = run_dir / "checkpoint.pt" if name == "pytorch" else export_dir / FORMATS[name].path
-        row = {"format": name, "precision": "int8" if int8 else "fp32", **row, "size_mb": size_mb(path),
-               "floor_ms": round(info["model_gflops"] / peak * 1000, 3)}
-        rows.append(row)
-        log(f"{name:14s} p50 {row['latency_ms_p50']:.2f} ms  acc {row['accuracy']:.4f}  "
+        rows.append({"format": name, "precision": "int8" if int8 else "fp32", **row, "size_mb": size_mb(path),
+                     "floor_ms": round(info["model_gflops"] / peak * 1000, 3)})
+    latencies = measure.interleaved_latencies({n: _loader(n, run_dir, export_dir, threads)() for n in order}, x,
+                                              repeats)
+    for row in rows:
+        p50, p90 = latencies[row["format"]]
+        row.update(latency_ms_p50=round(p50, 3), latency_ms_p90=round(p90, 3))
+        log(f"{row['format']:14s} p50 {p50:.2f} ms  acc {row['accuracy']:.4f}  "
             f"agree {row['top1_agreement']:.4f}  {row['throughput_ips']:.0f} img/s")
     base = rows[0]["accuracy"]
     for row in rows:

@@ -59,6 +59,7 @@ class OnnxRuntimeBackend(Backend):
 
 class OpenVINOBackend(Backend):
     name = "openvino"
+    MAX_SHAPES = 4  # compiled input shapes kept at once
 
     def load(self) -> OpenVINOBackend:
         try:
@@ -70,15 +71,36 @@ class OpenVINOBackend(Backend):
             self.model = core.read_model(str(self.path))
         except Exception as exc:
             raise EdgeError(f"{self.path}: OpenVINO cannot read this model ({str(exc)[:160]})") from None
-        config = {"PERFORMANCE_HINT": "LATENCY"}
+        self.core, self.config = core, {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
-            config["INFERENCE_NUM_THREADS"] = self.threads
+            self.config["INFERENCE_NUM_THREADS"] = self.threads
         precision = self.precision or self._auto_precision()
         if precision:
-            config["INFERENCE_PRECISION_HINT"] = precision
-        self.compiled = core.compile_model(self.model, "CPU", config)
-        self.request = self.compiled.create_infer_request()
+            self.config["INFERENCE_PRECISION_HINT"] = precision
+        self.requests: dict[tuple, object] = {}
+        dims = list(self.model.inputs[0].get_partial_shape())[1:]
+        self.input_dims = tuple(d.get_length() for d in dims) if all(d.is_static for d in dims) else None
+        if self.input_dims:  # batch 1 (cameras, single images) compiles at load
+            self._request_for((1, *self.input_dims))
         return self
+
+    def _request_for(self, shape: tuple[int, ...]):
+        """An infer request compiled for exactly this input shape. OpenVINO's CPU plugin runs a
+        static-shape model 4-15 % faster than a dynamic-batch one (measured on Lite0 INT8), and a
+        run only meets a few batch sizes (the batch, the remainder, 1), so each gets its own."""
+        if self.input_dims and tuple(shape[1:]) != self.input_dims:
+            raise EdgeError(f"{self.path}: input {tuple(shape[1:])} does not fit the model's {self.input_dims}")
+        if shape not in self.requests:
+            if len(self.requests) >= self.MAX_SHAPES:
+                self.requests.pop(next(iter(self.requests)))  # oldest first
+            model = self.model.clone()
+            try:
+                model.reshape(list(shape))
+            except Exception:  # a model that cannot take this shape statically stays dynamic
+                model = self.model
+            compiled = self.core.compile_model(model, "CPU", self.config)
+            self.requests[shape] = compiled.create_infer_request()
+        return self.requests[shape]
 
     def _auto_precision(self) -> str | None:
         """FP32 artifacts run at f32: on CPUs with AMX, OpenVINO would otherwise silently compute
@@ -87,7 +109,9 @@ class OpenVINOBackend(Backend):
         return "f32" if text is None or json.loads(text).get("precision") == "fp32" else None
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self.request.infer({0: batch})[0])
+        # Never share_inputs=True: a shared array stays bound to the compiled model, and another
+        # request of that model later overwrote it (seen with OpenVINO 2026.4.1).
+        return np.asarray(self._request_for(batch.shape).infer({0: batch}, share_inputs=False)[0])
 
     def embedded_manifest(self) -> str | None:
         if self.model.has_rt_info(MANIFEST_KEY):

@@ -50,6 +50,25 @@ def test_openvino_backend_reads_its_rt_info(tiny_export):
     assert clf.backend.name == "openvino" and clf.labels == ["daisy", "roses", "tulips"]
 
 
+def test_openvino_compiles_each_batch_shape_statically(tiny_export):
+    """Static shapes per batch size: same logits as one image at a time, caller's array untouched."""
+    pytest.importorskip("openvino")
+    backend = Classifier(tiny_export / "openvino" / "model.xml").backend
+    _, h, w = backend.input_dims
+    x = np.random.default_rng(0).standard_normal((7, 3, h, w)).astype(np.float32)
+    before = x.copy()
+    batched = np.concatenate([backend.run(x[:4]), backend.run(x[4:])])
+    single = np.concatenate([backend.run(x[i : i + 1]) for i in range(7)])
+    np.testing.assert_allclose(batched, single, atol=1e-4)
+    assert np.array_equal(x, before)
+    assert set(backend.requests) == {(1, 3, h, w), (4, 3, h, w), (3, 3, h, w)}
+    for n in range(5, 5 + backend.MAX_SHAPES):
+        backend.run(x[:1].repeat(n, axis=0))
+    assert len(backend.requests) == backend.MAX_SHAPES
+    with pytest.raises(EdgeError, match="does not fit"):
+        backend.run(np.zeros((1, 3, h + 8, w), np.float32))
+
+
 def test_bad_artifacts(tmp_path):
     with pytest.raises(EdgeError, match="not found"):
         Classifier(tmp_path / "missing.onnx")
