@@ -16,10 +16,14 @@ MANIFEST_KEY = "edge_manifest"  # ONNX metadata_props key and OpenVINO rt_info k
 class Backend:
     name = "base"
 
-    def __init__(self, path: str | Path, threads: int | None = None, precision: str | None = None):
+    def __init__(self, path: str | Path, threads: int | None = None, precision: str | None = None,
+                 spin_wait: bool = True):
         self.path = Path(path)
         self.threads = threads
         self.precision = precision  # OpenVINO inference precision hint ("f32" keeps FP32 exact)
+        # ONNX Runtime's worker threads busy-wait between runs: the lowest latency when the model
+        # has the CPU to itself, but stolen time when decode threads need the cores (folders).
+        self.spin_wait = spin_wait
 
     def load(self) -> Backend:
         raise NotImplementedError
@@ -43,6 +47,8 @@ class OnnxRuntimeBackend(Backend):
         if self.threads:
             options.intra_op_num_threads = self.threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not self.spin_wait:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
@@ -137,12 +143,12 @@ def resolve_artifact(path: str | Path) -> Path:
 
 
 def create_backend(path: str | Path, name: str | None = None, threads: int | None = None,
-                   precision: str | None = None) -> Backend:
+                   precision: str | None = None, spin_wait: bool = True) -> Backend:
     path = resolve_artifact(path)
     name = name or SUFFIXES.get(path.suffix.lower())
     if name not in BACKENDS:
         raise EdgeError(f"{path}: unknown model type '{path.suffix}'; use .onnx or OpenVINO .xml, or --backend")
-    return BACKENDS[name](path, threads or _default_threads(), precision).load()
+    return BACKENDS[name](path, threads or _default_threads(), precision, spin_wait).load()
 
 
 def _default_threads() -> int:

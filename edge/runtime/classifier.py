@@ -53,12 +53,13 @@ class Classifier:
     """`Classifier("model.int8.onnx").predict("photo.jpg")` -> [(label, prob), ...].
 
     The manifest (labels, resize, crop, mean/std) comes from the artifact itself, or the
-    manifest.json beside it, or `manifest=PATH` when the artifact carries none.
+    manifest.json beside it, or `manifest=PATH` when the artifact carries none. `spin_wait=False`
+    when other threads need the cores while the model runs (edge-infer's folder pipeline).
     """
 
     def __init__(self, path: str | Path, backend: str | None = None, threads: int | None = None,
-                 manifest: str | Path | None = None, precision: str | None = None):
-        self.backend = create_backend(path, backend, threads, precision)
+                 manifest: str | Path | None = None, precision: str | None = None, spin_wait: bool = True):
+        self.backend = create_backend(path, backend, threads, precision, spin_wait)
         if manifest is not None:
             self.manifest = read_manifest(manifest)
         else:

@@ -50,6 +50,17 @@ def test_openvino_backend_reads_its_rt_info(tiny_export):
     assert clf.backend.name == "openvino" and clf.labels == ["daisy", "roses", "tulips"]
 
 
+def test_onnxruntime_spin_wait_is_a_session_option(tiny_export):
+    def spinning(clf: Classifier) -> str:
+        options = clf.backend.session.get_session_options()
+        return options.get_session_config_entry("session.intra_op.allow_spinning")
+
+    assert spinning(Classifier(tiny_export / "model.onnx", spin_wait=False)) == "0"
+    quiet, busy = Classifier(tiny_export / "model.onnx", spin_wait=False), Classifier(tiny_export / "model.onnx")
+    x = np.stack([np.zeros(quiet.manifest.input_size, np.float32)] * 2)
+    np.testing.assert_allclose(quiet.logits(x), busy.logits(x), atol=1e-6)
+
+
 def test_openvino_compiles_each_batch_shape_statically(tiny_export):
     """Static shapes per batch size: same logits as one image at a time, caller's array untouched."""
     pytest.importorskip("openvino")

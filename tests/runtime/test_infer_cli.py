@@ -98,3 +98,22 @@ def test_show_without_gui_is_a_clear_error(tiny_export, tmp_path, monkeypatch):
 def test_missing_camera_lists_devices(tiny_export):
     result = runner.invoke(app, [str(tiny_export / "model.onnx"), "/dev/video99"])
     assert result.exit_code == 1 and "cameras found:" in result.output
+
+
+
+def test_folders_run_without_busy_waiting_threads(tiny_export, tiny_data, monkeypatch):
+    """Folders decode on worker threads, so ONNX Runtime must not spin on their cores; a single
+    stream (stdin, video, camera) keeps spinning for the lowest latency."""
+    import edge.runtime.cli as cli
+
+    real, seen = cli.Classifier, []
+
+    def recording(*args, spin_wait=True, **kwargs):
+        seen.append(spin_wait)
+        return real(*args, spin_wait=spin_wait, **kwargs)
+
+    monkeypatch.setattr(cli, "Classifier", recording)
+    model, photo = str(tiny_export / "model.onnx"), next((tiny_data / "daisy").iterdir())
+    assert runner.invoke(app, [model, str(tiny_data)]).exit_code == 0
+    assert runner.invoke(app, [model, "-"], input=photo.read_bytes()).exit_code == 0
+    assert seen == [False, True]
