@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.export.parity import batched
-from edge.runtime.stats import batch1_latencies_ms
+from edge.runtime.stats import batch1_latencies_ms, images_per_second
 
 Run = Callable[[np.ndarray], np.ndarray]
 SETTLE_SECONDS = 0.3  # lets the previous format's spinning worker threads (OpenMP, ORT) go idle
@@ -40,15 +40,7 @@ def latency_percentiles(run: Run, x: np.ndarray, repeats: int) -> tuple[float, f
 
 def best_throughput(run: Run, x: np.ndarray, batches=(1, 8, 32)) -> tuple[float, int]:
     """Images/s over the whole validation set at each batch size; the best and its batch."""
-    best = (0.0, 1)
-    for batch in batches:
-        run(x[:batch])  # warm-up at this shape
-        start = time.perf_counter()
-        for i in range(0, len(x), batch):
-            run(x[i : i + batch])
-        rate = len(x) / (time.perf_counter() - start)
-        best = max(best, (rate, batch))
-    return best
+    return max((images_per_second(run, x, batch), batch) for batch in batches)
 
 
 def measure(load: Callable[[], Run], x: np.ndarray, y: np.ndarray, reference: np.ndarray | None) -> tuple[dict, np.ndarray]:

@@ -20,16 +20,7 @@ from edge.runtime import Classifier
 from edge.runtime.images import load_rgb
 from edge.runtime.pipeline import run_images
 from edge.runtime.sources import list_images
-from edge.runtime.stats import Summary
-
-
-def bare_rate(clf: Classifier, x: np.ndarray, batch: int, rounds: int = 3) -> float:
-    clf.logits(x[:batch])
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for i in range(0, len(x), batch):
-            clf.logits(x[i : i + batch])
-    return rounds * len(x) / (time.perf_counter() - start)
+from edge.runtime.stats import Summary, images_per_second
 
 
 def pipeline_rate(clf: Classifier, paths: list[Path], batch: int, workers: int) -> float:
@@ -55,7 +46,7 @@ def measure(artifact: str, folder: str, threads: int, batches=(8, 16), workers=(
     preprocess_ms = (time.perf_counter() - start) * 1000 / len(paths)
     rows = []
     for batch in batches:
-        bare = bare_rate(bare_clf, x, batch)
+        bare = images_per_second(bare_clf.logits, x, batch, rounds=3)
         for n in workers:
             rate = pipeline_rate(clf, paths, batch, n)
             rows.append({"batch": batch, "workers": n, "bare_ips": round(bare, 1), "pipeline_ips": round(rate, 1),

@@ -50,7 +50,7 @@ def _controlled(model, job: ExportJob, max_drop: float):
 
 def _try(name: str, quantized, job: ExportJob) -> dict:
     path = save(quantized, job.path(f".nncf/{name}/model.xml"), job.manifest.with_updates(precision="int8"))
-    return {"settings": name, "model": quantized, **selection.measure("openvino", path, job)}
+    return {"settings": name, "path": path, **selection.measure("openvino", path, job)}
 
 
 def export(job: ExportJob) -> Path:
@@ -70,7 +70,10 @@ def export(job: ExportJob) -> Path:
         budget = job.max_drop if job.max_drop is not None else selection.MAX_DROP_POINTS
         tried.append(_try(f"nncf-accuracy-control-{budget:g}pt", _controlled(fp32(), job, budget), job))
         best, within = selection.choose(tried)
+    target = job.path("openvino-int8/model.xml")
+    for suffix in (".xml", ".bin"):  # the winner as saved and measured, manifest included
+        shutil.copyfile(best["path"].with_suffix(suffix), target.with_suffix(suffix))
     shutil.rmtree(job.workdir / ".nncf", ignore_errors=True)
     job.notes["openvino-int8"] = {"settings": best["settings"], "within_budget": within,
                                   "candidates": selection.public(tried)}
-    return save(best["model"], job.path("openvino-int8/model.xml"), job.manifest.with_updates(precision="int8"))
+    return target

@@ -31,5 +31,5 @@ def choose(rows: list[dict]) -> tuple[dict, bool]:
 
 
 def public(rows: list[dict]) -> list[dict]:
-    """Rows for the report, without in-memory objects and paths."""
-    return [{k: v for k, v in r.items() if k not in ("path", "model")} for r in rows]
+    """Rows for the report, without the temporary file paths."""
+    return [{k: v for k, v in r.items() if k != "path"} for r in rows]

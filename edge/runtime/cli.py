@@ -43,11 +43,10 @@ def _apply_profile(device: str | None, artifact: Path, threads: int | None) -> t
     return artifact, threads or profile.resolved_threads()
 
 
-def _run_source(clf: Classifier, source: str, top_k: int, batch_size: int, workers: int, emit, sink,
+def _run_source(clf: Classifier, source: str, kind: str, top_k: int, batch_size: int, workers: int, emit, sink,
                 max_frames: int | None, stride: int, summary: Summary) -> Summary:
     from edge.runtime import pipeline, sources
 
-    kind = sources.classify_spec(source)
     if kind == "stdin":
         return pipeline.run_bytes(clf, sources.read_stdin(), top_k, emit, summary)
     if kind == "images":
@@ -103,13 +102,14 @@ def infer(
 
     # Folders decode on worker threads: ONNX Runtime threads that busy-wait would take their cores
     # (measured on flowers5, ONNX INT8: 262-266 img/s without spinning, 238-243 with it).
-    clf = Classifier(artifact, backend, threads, manifest, spin_wait=classify_spec(source) != "images")
+    kind = classify_spec(source)
+    clf = Classifier(artifact, backend, threads, manifest, spin_wait=kind != "images")
     from edge.runtime.annotate import FrameSink
 
     sink = FrameSink(show, save) if (show or save) else None
     summary = Summary()
     try:
-        _run_source(clf, source, top_k, batch_size, workers, _printer(json_lines), sink, max_frames, stride, summary)
+        _run_source(clf, source, kind, top_k, batch_size, workers, _printer(json_lines), sink, max_frames, stride, summary)
     except KeyboardInterrupt:
         _report("interrupted")
     finally:

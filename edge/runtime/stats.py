@@ -23,6 +23,16 @@ def batch1_latencies_ms(run, sample, repeats: int = 50, warmup: int = 10) -> np.
     return times
 
 
+def images_per_second(run, x, batch: int, rounds: int = 1) -> float:
+    """Rate of `run` over all of `x` in batches of `batch`, after one warm-up call at that shape."""
+    run(x[:batch])
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for i in range(0, len(x), batch):
+            run(x[i : i + batch])
+    return rounds * len(x) / (time.perf_counter() - start)
+
+
 @dataclass
 class Summary:
     started: float = field(default_factory=time.perf_counter)
