@@ -11,7 +11,7 @@ BENCH_OUT ?= benchmarks/flowers5
 PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip
 RUNTIME_PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(RUNTIME_VENV)/bin/pip
 
-.PHONY: help install install-runtime train export infer bench test test-slow lint pi-check clean
+.PHONY: help install install-runtime train export infer bench soak test test-slow lint pi-check clean
 
 help:
 	@echo "install          .venv with edge[train,dev] (torch 2.13.0 from the registry)"
@@ -20,6 +20,7 @@ help:
 	@echo "export           export RUN to EXPORT=$(EXPORT) with INT8 artifacts"
 	@echo "infer            classify DATA with the INT8 ONNX artifact"
 	@echo "bench            benchmark every format of RUN into $(BENCH_OUT)"
+	@echo "soak             10,000 frames through the runtime; RSS must stay flat (benchmarks/soak)"
 	@echo "test / lint      fast tests / ruff; test-slow adds the real-data tests"
 	@echo "pi-check         run the runtime in an emulated 64-bit ARM Debian (slow, needs root)"
 
@@ -35,16 +36,19 @@ install-runtime:
 	$(RUNTIME_VENV)/bin/python -c "import sys, edge.runtime, edge.devices; assert 'torch' not in sys.modules; print('runtime ok, torch-free')"
 
 train:
-	$(VENV)/bin/edge train $(DATA) --out $(RUN)
+	$(VENV)/bin/edge train $(DATA) --out $(RUN) --force
 
 export:
-	$(VENV)/bin/edge export $(RUN) --out $(EXPORT) --int8
+	$(VENV)/bin/edge export $(RUN) --out $(EXPORT) --int8 --force
 
 infer:
 	$(VENV)/bin/edge-infer $(EXPORT)/model.int8.onnx $(DATA)
 
 bench:
 	$(VENV)/bin/edge bench $(RUN) --export-dir $(EXPORT) --out $(BENCH_OUT)
+
+soak:
+	$(VENV)/bin/python scripts/soak.py $(EXPORT)/model.int8.onnx --out benchmarks/soak/result.json
 
 test:
 	$(VENV)/bin/pytest -q

@@ -8,6 +8,7 @@ retypes mean/std or guesses the resize.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from edge.errors import EdgeError
 
 SCHEMA_VERSION = 1
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+MIN_SIZE, MAX_SIZE = 8, 2048  # pixels: a resize_size of 60000 needed 18 GB per image
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,14 @@ class Manifest:
             raise EdgeError(f"{source}: manifest field 'labels' is empty")
         if self.crop_size > self.resize_size or self.input_size[1:] != (self.crop_size, self.crop_size):
             raise EdgeError(f"{source}: manifest fields 'crop_size'/'input_size' disagree")
+        if not all(math.isfinite(v) for v in (*self.mean, *self.std)):
+            raise EdgeError(f"{source}: manifest fields 'mean'/'std' must be finite numbers")
         if any(s <= 0 for s in self.std):
             raise EdgeError(f"{source}: manifest field 'std' must be positive")
+        if self.input_size[0] != 3:
+            raise EdgeError(f"{source}: manifest field 'input_size' must have 3 channels")
+        if not MIN_SIZE <= self.crop_size <= self.resize_size <= MAX_SIZE:
+            raise EdgeError(f"{source}: manifest fields 'crop_size'/'resize_size' must lie in {MIN_SIZE}..{MAX_SIZE}")
 
 
 # Expected JSON type per field: (python type, element type or None, fixed length or None).
@@ -143,6 +151,8 @@ def read_manifest(path: str | Path) -> Manifest:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EdgeError(f"{path}: cannot read manifest ({exc.strerror}); pass a run or export folder") from None
+    except UnicodeDecodeError:
+        raise EdgeError(f"{path}: manifest is not UTF-8 text; re-export the model") from None
     return Manifest.from_json(text, str(path))
 
 

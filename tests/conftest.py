@@ -58,5 +58,6 @@ def tiny_export(tiny_run: Path, tmp_path_factory) -> Path:
     from edge.export.pipeline import export
 
     out = tmp_path_factory.mktemp("tinyexport") / "export"
-    export(str(tiny_run), out, ["onnx", "onnx-int8", "openvino"], calibration_size=12, log=lambda *_: None)
+    export(source=str(tiny_run), out=out, formats=["onnx", "onnx-int8", "openvino"], calibration_size=12,
+           log=lambda *_: None)
     return out

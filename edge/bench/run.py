@@ -11,6 +11,7 @@ import numpy as np
 from edge.atomic import write_json, write_text
 from edge.bench import machine, measure
 from edge.bench.report import markdown, plot
+from edge.errors import EdgeError
 from edge.export.formats import FORMATS, flag_slow_int8
 from edge.export.parity import runner, size_mb
 
@@ -34,7 +35,8 @@ def _ensure_exports(run_dir: Path, export_dir: Path, names: list[str], log) -> N
         from edge.export.pipeline import export
 
         log(f"exporting {', '.join(missing) or 'all formats (export is from an older checkpoint)'}")
-        export(str(run_dir), export_dir, [n for n in names if n not in ("pytorch",)], log=log)
+        # force: bench may replace its own earlier export; claim_export_dir still refuses any other folder
+        export(source=str(run_dir), out=export_dir, formats=[n for n in names if n != "pytorch"], log=log, force=True)
 
 
 def _pytorch_loader(run_dir: Path, threads: int):
@@ -76,6 +78,9 @@ def bench(run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None 
     from edge.export.data import load_split, preprocess_all
     from edge.manifest import read_manifest
 
+    unknown = [n for n in formats or [] if n not in ALL]
+    if unknown:
+        raise EdgeError(f"unknown format '{unknown[0]}'; choose from: {', '.join(ALL)}")
     names = [n for n in ALL if n in (formats or ALL)]
     _ensure_exports(run_dir, export_dir, names, log)
     manifest = read_manifest(run_dir / "manifest.json")

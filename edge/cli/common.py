@@ -25,11 +25,21 @@ def clean_errors(func: F) -> F:
         except EdgeError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
+        except OSError as exc:  # full disk, read-only folder, a file where a folder should be...
+            typer.echo(f"error: {os_error_line(exc)}", err=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line naming the file and what to do, for an OSError that escaped the library."""
+    where = exc.filename or "a file"
+    reason = exc.strerror or type(exc).__name__
+    return f"{where}: {reason}; check that the path is a writable folder with free space"
 
 
 def torch_available() -> bool:

@@ -36,17 +36,19 @@ def export(
     int8: Annotated[bool, typer.Option("--int8", help="Add the INT8 ONNX and OpenVINO artifacts.")] = False,
     format: Annotated[Optional[list[str]], typer.Option("--format", help="torchscript, onnx, onnx-int8, openvino, "
                                                         "openvino-int8 (repeatable; default all FP32).")] = None,
-    max_drop: Annotated[Optional[float], typer.Option(help="OpenVINO INT8: accuracy-controlled, max drop in points.")] = None,
+    max_drop: Annotated[Optional[float], typer.Option(help="INT8 accuracy budget vs PyTorch, in points, for ONNX and OpenVINO INT8 (default 1.0).")] = None,
     calibration_size: Annotated[int, typer.Option(help="Calibration images (class-balanced from training).")] = 300,
     data: Annotated[Optional[Path], typer.Option(help="Dataset folder if it moved since training (or photos for zoo:).")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for checks and latency.")] = 2,
     weights: Annotated[Optional[Path], typer.Option(help="zoo: only, local ImageNet state dict.")] = None,
     fp16_weights: Annotated[bool, typer.Option("--fp16-weights", help="OpenVINO FP32 IR with FP16-stored weights.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier export in --out (never other files).")] = False,
 ) -> None:
     """Export a run to deployable artifacts, each checked against the PyTorch model."""
     from edge.export.pipeline import export as run_export
 
-    report = run_export(source, out, format, int8, data, max_drop, calibration_size, threads, weights, console.print,
-                        fp16_weights)
+    report = run_export(source=source, out=out, formats=format, int8=int8, data=data, max_drop=max_drop,
+                        calibration_size=calibration_size, threads=threads, weights=weights, log=console.print,
+                        fp16_weights=fp16_weights, force=force)
     console.print(_table(report))
-    console.print(f"[bold green]done[/]: {out}")
+    console.print(f"[bold green]done[/]: {out} in {report['seconds']:.0f} s, peak memory {report['peak_rss_mb']:.0f} MB")

@@ -23,13 +23,19 @@ class ExportJob:
     reference_logits: np.ndarray  # the PyTorch model's logits on val_x
     make_calibration: Callable[[], np.ndarray]  # class-balanced training images, computed once on demand
     threads: int = 2
-    max_drop: float | None = None  # accuracy-controlled NNCF quantization, in points
+    max_drop: float | None = None  # INT8 accuracy budget in points (None: selection.MAX_DROP_POINTS)
     fp16_weights: bool = False  # OpenVINO FP32 IR with weights stored as FP16 (half the size)
     notes: dict[str, dict] = field(default_factory=dict)  # per-format details for the report
 
     @cached_property
     def calibration(self) -> np.ndarray:
         return self.make_calibration()
+
+    @property
+    def budget(self) -> float:
+        from edge.export.selection import MAX_DROP_POINTS
+
+        return MAX_DROP_POINTS if self.max_drop is None else self.max_drop
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

@@ -1,26 +1,27 @@
 """OpenVINO INT8 through NNCF post-training quantization (same calibration set as ONNX INT8).
 
-A few NNCF settings are each measured like the ONNX candidates; the fastest within the accuracy
-budget wins. When none is within budget (or `--max-drop X` asks for it), NNCF's accuracy-controlled
-quantization keeps the layers that cost the most accuracy in float until the drop is within budget.
+NNCF settings are tried best-first by `selection.search`, under the same budget as ONNX INT8
+(`--max-drop`, default 1 point). When none is within budget, NNCF's accuracy-controlled
+quantization keeps the layers that cost the most accuracy in float until the drop fits.
 """
 
 from __future__ import annotations
 
+import shutil
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from edge.errors import EdgeError
 from edge.export import selection
 from edge.export.job import ExportJob
 from edge.export.openvino_fp32 import save
 
-SETTINGS = {  # name -> nncf.quantize keyword arguments (built lazily: nncf is imported in export())
-    "nncf-performance-fast-bias-correction": lambda nncf: {},
+SETTINGS = {  # name -> nncf.quantize keyword arguments, in order of preference
     # Symmetric activations (performance preset) run ~20 % faster on CPU than the mixed preset's
     # asymmetric ones; full bias correction wins back the accuracy the fast one leaves.
     "nncf-performance-full-bias-correction": lambda nncf: {"fast_bias_correction": False},
-    "nncf-mixed-preset": lambda nncf: {"preset": nncf.QuantizationPreset.MIXED},
     "nncf-mixed-preset-full-bias-correction": lambda nncf: {"preset": nncf.QuantizationPreset.MIXED,
                                                              "fast_bias_correction": False},
 }
@@ -32,7 +33,22 @@ def _calibration(job: ExportJob):
     return nncf.Dataset([job.calibration[i : i + 1] for i in range(len(job.calibration))])
 
 
-def _controlled(model, job: ExportJob, max_drop: float):
+def _fp32(job: ExportJob):
+    import openvino as ov
+
+    return ov.Core().read_model(str(job.workdir / "openvino/model.xml"))
+
+
+def _quantize(job: ExportJob, name: str, out: Path) -> Path:
+    import nncf
+
+    out.mkdir(parents=True, exist_ok=True)
+    quantized = nncf.quantize(_fp32(job), _calibration(job), subset_size=len(job.calibration),
+                              **SETTINGS[name](nncf))
+    return save(quantized, out / "model.xml", job.manifest.with_updates(precision="int8"))
+
+
+def _controlled(job: ExportJob, out: Path) -> Path:
     import nncf
 
     val_items = [(job.val_x[i : i + 1], int(job.val_y[i])) for i in range(len(job.val_x))]
@@ -42,38 +58,27 @@ def _controlled(model, job: ExportJob, max_drop: float):
         # share_inputs=False: a shared array can be overwritten by a later request (OpenVINO 2026.4.1)
         return float(np.mean([int(np.argmax(compiled(x, share_inputs=False)[output]) == y) for x, y in data]))
 
-    return nncf.quantize_with_accuracy_control(
-        model, _calibration(job), nncf.Dataset(val_items, lambda item: item[0]), validate,
-        max_drop=max_drop / 100.0, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(job.calibration),
+    out.mkdir(parents=True, exist_ok=True)
+    quantized = nncf.quantize_with_accuracy_control(
+        _fp32(job), _calibration(job), nncf.Dataset(val_items, lambda item: item[0]), validate,
+        max_drop=job.budget / 100.0, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(job.calibration),
     )
-
-
-def _try(name: str, quantized, job: ExportJob) -> dict:
-    path = save(quantized, job.path(f".nncf/{name}/model.xml"), job.manifest.with_updates(precision="int8"))
-    return {"settings": name, "path": path, **selection.measure("openvino", path, job)}
+    return save(quantized, out / "model.xml", job.manifest.with_updates(precision="int8"))
 
 
 def export(job: ExportJob) -> Path:
-    import shutil
-
-    import nncf
-    import openvino as ov
-
-    fp32 = lambda: ov.Core().read_model(str(job.workdir / "openvino/model.xml"))  # noqa: E731
-    tried = []
-    if job.max_drop is None or job.val_y is None:
-        for name, kwargs in SETTINGS.items():
-            quantized = nncf.quantize(fp32(), _calibration(job), subset_size=len(job.calibration), **kwargs(nncf))
-            tried.append(_try(name, quantized, job))
-    best, within = selection.choose(tried) if tried else (None, False)
-    if not within and job.val_y is not None:
-        budget = job.max_drop if job.max_drop is not None else selection.MAX_DROP_POINTS
-        tried.append(_try(f"nncf-accuracy-control-{budget:g}pt", _controlled(fp32(), job, budget), job))
-        best, within = selection.choose(tried)
+    workdir = job.path(".nncf/x").parent
+    candidates = [selection.Candidate(name, partial(_quantize, job, name)) for name in SETTINGS]
+    if job.val_y is not None:  # accuracy control needs labels
+        candidates.append(selection.Candidate(f"nncf-accuracy-control-{job.budget:g}pt", partial(_controlled, job)))
+    try:
+        best, within, tried = selection.search(candidates, "openvino", job, workdir, "")
+    except RuntimeError as exc:
+        raise EdgeError(f"openvino-int8: {exc}") from None
     target = job.path("openvino-int8/model.xml")
     for suffix in (".xml", ".bin"):  # the winner as saved and measured, manifest included
         shutil.copyfile(best["path"].with_suffix(suffix), target.with_suffix(suffix))
-    shutil.rmtree(job.workdir / ".nncf", ignore_errors=True)
-    job.notes["openvino-int8"] = {"settings": best["settings"], "within_budget": within,
+    shutil.rmtree(workdir, ignore_errors=True)
+    job.notes["openvino-int8"] = {"settings": best["settings"], "within_budget": within, "budget_points": job.budget,
                                   "candidates": selection.public(tried)}
     return target

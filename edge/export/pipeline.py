@@ -19,6 +19,7 @@ from edge.export.fixpad import fix_same_padding
 from edge.export.formats import ExportFormat, flag_slow_int8, resolve_formats
 from edge.export.job import ExportJob
 from edge.manifest import Manifest, write_manifest
+from edge.ownership import claim_export_dir
 
 
 @dataclass
@@ -92,23 +93,23 @@ def _build(fmt: ExportFormat, job: ExportJob, log) -> dict:
     return row
 
 
-def _check_writable(out: Path) -> None:
-    import os
-
-    parent = out.resolve().parent
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (what `/usr/bin/time -v` reports), in MB."""
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EdgeError(f"{out}: cannot create the output folder ({exc.strerror}); choose another --out") from None
-    if not os.access(parent, os.W_OK):
-        raise EdgeError(f"{out}: folder {parent} is not writable; choose another --out")
+        import resource
+    except ImportError:  # Windows
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
-def export(source: str, out: Path, formats: list[str] | None = None, int8: bool = False, data: Path | None = None,
+def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bool = False, data: Path | None = None,
            max_drop: float | None = None, calibration_size: int = 300, threads: int = 2,
-           weights: Path | None = None, log: Callable[[str], None] = print, fp16_weights: bool = False) -> dict:
+           weights: Path | None = None, log: Callable[[str], None] = print, fp16_weights: bool = False,
+           force: bool = False) -> dict:
+    """Build, check and swap in an export folder; `force` replaces an earlier export (never other files)."""
+    started = time.perf_counter()
     chosen = resolve_formats(formats, int8)
-    _check_writable(out)
+    claim_export_dir(out, force)
     torch.set_num_threads(threads)
     src = load_zoo(source[4:], data, weights) if source.startswith("zoo:") else load_run(Path(source), data)
     swapped = fix_same_padding(src.model, tuple(src.manifest.input_size))
@@ -122,7 +123,8 @@ def export(source: str, out: Path, formats: list[str] | None = None, int8: bool 
         rows = [_build(fmt, job, log) for fmt in chosen]
         flag_slow_int8(rows, "name", "latency_ms_b1")
         report = {"source": source, "reference_accuracy": parity.accuracy(job.reference_logits, src.val_y),
-                  "images": len(val_x), "threads": threads, "formats": rows}
+                  "images": len(val_x), "threads": threads, "seconds": round(time.perf_counter() - started, 1),
+                  "peak_rss_mb": peak_rss_mb(), "formats": rows}
         write_manifest(src.manifest, work / "manifest.json")
         write_text(work / "labels.txt", "\n".join(src.manifest.labels) + "\n")
         write_json(work / "export_report.json", report)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from edge.errors import EdgeError
 from edge.export.job import ExportJob
 
 MANIFEST_FILE = "manifest.json"  # name inside the TorchScript archive's extra files
@@ -22,4 +23,7 @@ def export(job: ExportJob) -> Path:
 
 
 def load(path: Path):
-    return torch.jit.load(str(path), map_location="cpu")
+    try:
+        return torch.jit.load(str(path), map_location="cpu")
+    except Exception as exc:  # RuntimeError for a corrupt archive, ValueError for a missing file
+        raise EdgeError(f"{path}: not a readable TorchScript file ({type(exc).__name__}); re-export it") from None

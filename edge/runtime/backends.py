@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,7 @@ class OpenVINOBackend(Backend):
         if precision:
             self.config["INFERENCE_PRECISION_HINT"] = precision
         self.requests: dict[tuple, object] = {}
+        self.lock = threading.Lock()  # infer requests and the shape cache are not thread-safe
         dims = list(self.model.inputs[0].get_partial_shape())[1:]
         self.input_dims = tuple(d.get_length() for d in dims) if all(d.is_static for d in dims) else None
         if self.input_dims:  # batch 1 (cameras, single images) compiles at load
@@ -117,7 +119,8 @@ class OpenVINOBackend(Backend):
     def run(self, batch: np.ndarray) -> np.ndarray:
         # Never share_inputs=True: a shared array stays bound to the compiled model, and another
         # request of that model later overwrote it (seen with OpenVINO 2026.4.1).
-        return np.asarray(self._request_for(batch.shape).infer({0: batch}, share_inputs=False)[0])
+        with self.lock:
+            return np.array(self._request_for(batch.shape).infer({0: batch}, share_inputs=False)[0])
 
     def embedded_manifest(self) -> str | None:
         if self.model.has_rt_info(MANIFEST_KEY):
@@ -160,7 +163,11 @@ def sidecar_manifest(path: Path) -> str | None:
     for folder in (path.parent, path.parent.parent):
         candidate = folder / "manifest.json"
         if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
+            try:
+                return candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise EdgeError(f"{candidate}: cannot read the manifest ({type(exc).__name__}); "
+                                "re-export the model or pass --manifest FILE") from None
     return None
 
 

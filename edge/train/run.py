@@ -1,4 +1,9 @@
-"""One training run: head phase (cached features) and/or fine-tune phase, then the report."""
+"""One training run: the frozen-feature head (cross-validated) or a fine-tune, then the report.
+
+Every run ends with an accuracy estimate from photos that no decision saw: nested
+cross-validation for the frozen head, the held-out split for the SGD paths (which keep their
+last epoch: no epoch is picked on the photos that measure it).
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,19 @@ import torch
 from torch import nn
 
 from edge.atomic import write_json, write_text
-from edge.train import checkpoint, features
+from edge.ownership import claim_run_dir, drop_aside
+from edge.train import checkpoint
 from edge.train.config import TrainConfig
 from edge.train.device import teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
+from edge.train.estimate import estimate_fields, estimate_line
 from edge.train.models import get_submodule
 from edge.train.report import confusion_matrix, per_class_accuracy, plot_confusion, plot_curves
 from edge.train.session import Session, open_session
 from edge.train.strategy import differential_optimizer, freeze_backbone, head_optimizer, unfreeze_all
 
-REFINE_EPOCHS = 8  # auto's small-LR fine-tune after the head phase (fits 10 min on 2 CPU cores)
 FINETUNE_EPOCHS = 15
+NAIVE_HEAD_EPOCHS = 10  # the frozen-backbone SGD loop without cached features
 
 
 @dataclass
@@ -35,6 +42,17 @@ class RunResult:
     metrics: dict
 
 
+@dataclass
+class Evaluation:
+    """What the report is built from: predictions on photos the model (or its fold) never saw."""
+
+    logits: torch.Tensor
+    labels: torch.Tensor
+    estimate: dict  # estimate_fields(...)
+    selection_accuracy: float  # val_accuracy: the figure decisions were made on
+    details: dict  # strategy-specific extras for metrics.json
+
+
 def _silent(*_args) -> None:
     pass
 
@@ -43,61 +61,55 @@ def _criterion(cfg: TrainConfig) -> nn.Module:
     return nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
 
 
-def head_phase(s: Session, timings: dict) -> None:
-    cfg, head = s.cfg, get_submodule(s.model, s.entry.head_path)
+def frozen_head(s: Session, timings: dict) -> Evaluation:
+    from edge.train.frozen import fit_frozen_head
+
     s.log(freeze_backbone(s.model, s.entry))
-    if not cfg.cache_features:
-        return naive_head_phase(s, head, timings)
-    start = time.perf_counter()
-    train_f = features.extract(s.model, s.entry, s.train_ds, s.rt, cfg.batch_size, cfg.feature_views, cfg.seed,
-                               f"features x{cfg.feature_views}", s.augment)
-    val_f = features.extract(s.model, s.entry, s.val_ds, s.rt, cfg.batch_size, 1, cfg.seed, "val features")
-    timings["feature_extract_seconds"] = round(time.perf_counter() - start, 2)
-    steps = cfg.head_epochs * features.steps_per_epoch(len(train_f.y), cfg.batch_size)
-    optimizer, scheduler = head_optimizer(list(head.parameters()), cfg, steps)
-    result = features.train_head(head, train_f, val_f, cfg.head_epochs, cfg.batch_size, optimizer, scheduler,
-                                 _criterion(cfg), cfg.seed)
-    timings["head_seconds_per_epoch"] = round(result.seconds_per_epoch, 5)
-    s.history += result.history
-    s.log(f"head: {cfg.head_epochs} epochs on {len(train_f.y)} cached features in "
-          f"{timings['feature_extract_seconds']:.1f} s + {result.seconds_per_epoch * cfg.head_epochs:.2f} s; "
-          f"best val_acc {result.best_accuracy:.4f} (epoch {result.best_epoch})")
-    s.consider(result.best_accuracy, "head", result.best_epoch)
+    r = fit_frozen_head(s)
+    timings.update(feature_extract_seconds=round(r.extract_seconds, 1), head_fit_seconds=round(r.fit_seconds, 1))
+    correct = int((r.nested.logits.argmax(1) == r.labels).sum())
+    estimate = estimate_fields(correct, len(r.labels), f"nested {r.folds}-fold CV")
+    s.log(f"head: {r.chosen.describe()} (chosen by {r.folds}-fold CV: {r.cv_scores[r.chosen.describe()]:.4f}), "
+          f"refit on all {len(r.labels)} photos; features {r.extract_seconds:.0f} s, CV {r.fit_seconds:.0f} s")
+    details = {"head_setting": r.chosen.describe(), "cv_accuracy_by_setting": r.cv_scores,
+               "estimate_fold_accuracy": [round(a, 4) for a in r.nested.fold_accuracy],
+               "estimate_fold_settings": r.nested.fold_settings, "trained_on_images": len(r.labels)}
+    _save(s, estimate)
+    return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details)
 
 
-def naive_head_phase(s: Session, head: nn.Module, timings: dict) -> None:
+def naive_head_phase(s: Session, timings: dict) -> None:
     """The textbook loop: the frozen backbone runs on every image in every epoch."""
     cfg = s.cfg
+    s.log(freeze_backbone(s.model, s.entry))
+    head = get_submodule(s.model, s.entry.head_path)
     loader = make_loader(s.train_ds, s.rt, cfg.batch_size, train=True, seed=cfg.seed)
     val_loader = make_loader(s.val_ds, s.rt, cfg.batch_size, train=False, seed=cfg.seed)
-    epochs = cfg.epochs or cfg.head_epochs
+    epochs = cfg.epochs or NAIVE_HEAD_EPOCHS
     optimizer, scheduler = head_optimizer(list(head.parameters()), cfg, epochs * len(loader))
     for epoch in range(1, epochs + 1):
         stats = train_epoch(s.model, loader, optimizer, scheduler, _criterion(cfg), s.rt, None,
                             f"head {epoch}/{epochs}", s.augment, head=head)
-        val_acc = accuracy(*predict(s.model, val_loader, s.rt))
-        _end_epoch(s, "head", epoch, epochs, stats, val_acc)
+        _end_epoch(s, "head", epoch, epochs, stats, accuracy(*predict(s.model, val_loader, s.rt)))
         timings.setdefault("naive_head_epoch_seconds", []).append(round(stats.seconds, 2))
 
 
 def _end_epoch(s: Session, phase: str, epoch: int, epochs: int, stats, val_acc: float) -> None:
     s.history.append({"phase": phase, "epoch": epoch, "loss": stats.loss, "val_accuracy": val_acc})
-    best = " *" if s.consider(val_acc, phase, epoch) else ""
     s.log(f"{phase} {epoch}/{epochs}  loss {stats.loss:.4f}  train_acc {stats.accuracy:.4f}  "
-          f"val_acc {val_acc:.4f}  {stats.seconds:.1f} s  {stats.images_per_second:.1f} img/s{best}")
+          f"held-out acc {val_acc:.4f}  {stats.seconds:.1f} s  {stats.images_per_second:.1f} img/s")
 
 
 def finetune_phase(s: Session, resume_state: dict | None) -> None:
     cfg, rt = s.cfg, s.rt
     s.log(unfreeze_all(s.model))
-    epochs = cfg.epochs or (REFINE_EPOCHS if s.plan.head_phase else FINETUNE_EPOCHS)
-    max_lr_head = cfg.refine_max_lr_head if s.plan.head_phase else cfg.max_lr_head
+    epochs = cfg.epochs or FINETUNE_EPOCHS
     model = s.model
     if rt.distributed:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[rt.local_rank] if rt.device.type == "cuda" else None)
     loader = make_loader(s.train_ds, rt, cfg.batch_size, train=True, seed=cfg.seed)
     val_loader = make_loader(s.val_ds, rt, cfg.batch_size, train=False, seed=cfg.seed)
-    optimizer, scheduler = differential_optimizer(s.model, s.entry, cfg, epochs * len(loader), max_lr_head)
+    optimizer, scheduler = differential_optimizer(s.model, s.entry, cfg, epochs * len(loader), cfg.max_lr_head)
     scaler = torch.amp.GradScaler("cuda") if rt.use_scaler else None
     start = 1
     if resume_state and resume_state.get("optimizer"):
@@ -109,18 +121,23 @@ def finetune_phase(s: Session, resume_state: dict | None) -> None:
             loader.sampler.set_epoch(epoch)
         stats = train_epoch(model, loader, optimizer, scheduler, _criterion(cfg), rt, scaler,
                             f"finetune {epoch}/{epochs}", s.augment, freeze_bn=cfg.freeze_bn)
-        val_acc = accuracy(*predict(s.model, val_loader, rt))
-        _end_epoch(s, "finetune", epoch, epochs, stats, val_acc)
+        _end_epoch(s, "finetune", epoch, epochs, stats, accuracy(*predict(s.model, val_loader, rt)))
         _save_last(s, epoch, optimizer, scheduler)
 
 
-def _save_last(s: Session, epoch: int, optimizer=None, scheduler=None) -> None:
+def _save(s: Session, metrics: dict) -> None:
+    if s.rt.is_main:
+        checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, s.manifest.with_updates(metrics=metrics),
+                        s.cfg.to_dict())
+
+
+def _save_last(s: Session, epoch: int, optimizer, scheduler) -> None:
+    """After every epoch: the model so far (usable after Ctrl-C) and the state --resume needs."""
     if not s.rt.is_main:
         return
-    extra = {"phase": "finetune", "epoch": epoch, "history": s.history, "best_accuracy": s.best_accuracy}
-    if optimizer is not None:
-        extra.update(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
-    checkpoint.save(s.out / checkpoint.LAST_NAME, s.model, s.manifest, s.cfg.to_dict(), **extra)
+    _save(s, {"epoch": epoch})
+    checkpoint.save(s.out / checkpoint.LAST_NAME, s.model, s.manifest, s.cfg.to_dict(), phase="finetune",
+                    epoch=epoch, history=s.history, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
 
 
 def _resume_state(s: Session) -> dict | None:
@@ -129,27 +146,34 @@ def _resume_state(s: Session) -> dict | None:
         return None
     state = checkpoint.load(path)
     checkpoint.unwrap(s.model).load_state_dict(state["model_state"])
-    s.history, s.best_accuracy = list(state["history"]), float(state["best_accuracy"])
-    s.log(f"resuming {s.out} after finetune epoch {state['epoch']} (best val_acc {s.best_accuracy:.4f})")
+    s.history = list(state["history"])
+    s.log(f"resuming {s.out} after finetune epoch {state['epoch']}")
     return state
 
 
-def finish(s: Session, seconds: float, timings: dict) -> dict:
-    """Evaluate the best checkpoint on the validation split and write the report files."""
-    best = checkpoint.load(s.out / checkpoint.CHECKPOINT_NAME)
-    checkpoint.unwrap(s.model).load_state_dict(best["model_state"])
+def held_out_evaluation(s: Session) -> Evaluation:
+    """The final model on the held-out split; no decision used it, so it is the estimate."""
     logits, labels = predict(s.model, make_loader(s.val_ds, s.rt, s.cfg.batch_size, False, s.cfg.seed), s.rt)
-    pred = logits.argmax(1).numpy()
-    matrix = confusion_matrix(pred, labels.numpy(), len(s.split.classes))
+    correct = int((logits.argmax(1) == labels).sum())
+    estimate = estimate_fields(correct, len(labels), "held-out split, last epoch")
+    _save(s, estimate)
+    return Evaluation(logits, labels, estimate, accuracy(logits, labels), {"trained_on_images": len(s.split.train)})
+
+
+def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
+    """Write the report files from the evaluation's held-out predictions."""
+    pred = ev.logits.argmax(1).numpy()
+    matrix = confusion_matrix(pred, ev.labels.numpy(), len(s.split.classes))
     metrics = {
-        "val_accuracy": accuracy(logits, labels),
+        **ev.estimate,
+        "val_accuracy": round(ev.selection_accuracy, 4),
+        "val_accuracy_is": "the figure settings were chosen on (a selection figure, optimistic)",
         "per_class_accuracy": per_class_accuracy(matrix, s.split.classes),
         "confusion_matrix": matrix.tolist(),
         "strategy": s.plan.name,
         "strategy_reason": s.plan.reason,
         "model": s.entry.name,
-        "train_images": len(s.split.train),
-        "val_images": len(s.split.val),
+        **ev.details,
         "skipped_files": len(s.split.skipped),
         "train_seconds": round(seconds, 1),
         "device": str(s.rt.device),
@@ -157,7 +181,9 @@ def finish(s: Session, seconds: float, timings: dict) -> dict:
         **timings,
         "history": s.history,
     }
-    manifest = best["manifest"].with_updates(metrics={k: metrics[k] for k in ("val_accuracy", "strategy")})
+    keep = ("estimated_accuracy", "estimated_accuracy_ci95", "estimate_method", "estimate_photos", "val_accuracy",
+            "strategy")
+    manifest = s.manifest.with_updates(metrics={k: metrics[k] for k in keep})
     checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, manifest, s.cfg.to_dict())
     from edge.manifest import write_manifest
 
@@ -165,7 +191,8 @@ def finish(s: Session, seconds: float, timings: dict) -> dict:
     write_json(s.out / "metrics.json", metrics)
     write_text(s.out / "labels.txt", "\n".join(s.split.classes) + "\n")
     plot_confusion(matrix, s.split.classes, s.out / "confusion_matrix.png")
-    plot_curves(s.history, s.out / "training_curves.png")
+    if s.history:
+        plot_curves(s.history, s.out / "training_curves.png")
     return metrics
 
 
@@ -174,31 +201,50 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def train(cfg: TrainConfig, resume: bool = False, log: Callable[[str], None] = print) -> RunResult:
+def train(cfg: TrainConfig, *, resume: bool = False, force: bool = False,
+          log: Callable[[str], None] = print) -> RunResult:
+    """Train into cfg.out. A new run refuses a non-empty folder; `force` moves an earlier run aside
+    first and deletes it only once this run has finished (so a failure never loses it)."""
     start = time.perf_counter()
     if not is_main_process():
         log = _silent
+    aside = claim_run_dir(Path(cfg.out), force) if not resume and is_main_process() else None
+    try:
+        result = _train(cfg, resume, log, start)
+    except BaseException:
+        if aside is not None:
+            log(f"the run that was in {cfg.out} before is kept at {aside}")
+        raise
+    drop_aside(aside)
+    return result
+
+
+def _run_phases(s: Session, resume: bool, timings: dict) -> Evaluation:
+    if s.plan.head_phase and s.cfg.cache_features:
+        return frozen_head(s, timings)
+    if s.plan.head_phase:
+        naive_head_phase(s, timings)
+    if s.plan.finetune_phase:
+        finetune_phase(s, _resume_state(s) if resume else None)
+    return held_out_evaluation(s)
+
+
+def _train(cfg: TrainConfig, resume: bool, log: Callable[[str], None], start: float) -> RunResult:
     s = open_session(cfg, resume, log)
     log(f"model {s.entry.name} ({s.entry.weights_source if cfg.pretrained or cfg.weights else 'random init'}), "
-        f"{len(s.split.classes)} classes, {len(s.split.train)} train / {len(s.split.val)} val images, "
+        f"{len(s.split.classes)} classes, {len(s.split.train) + len(s.split.val)} labelled images, "
         f"device {s.rt.device}" + (f" x{s.rt.world_size}" if s.rt.distributed else ""))
     log(f"strategy: {s.plan.name} ({s.plan.reason})")
     timings: dict = {}
     try:
-        state = _resume_state(s) if resume else None
-        if s.plan.head_phase and state is None:
-            head_phase(s, timings)
-            if s.plan.finetune_phase:
-                _save_last(s, 0)
-        if s.plan.finetune_phase:
-            finetune_phase(s, state)
-        metrics = finish(s, time.perf_counter() - start, timings) if s.rt.is_main else {}
+        evaluation = _run_phases(s, resume, timings)
+        metrics = finish(s, evaluation, time.perf_counter() - start, timings) if s.rt.is_main else {}
+        log(estimate_line(evaluation.estimate))
     except KeyboardInterrupt:
         if (s.out / checkpoint.CHECKPOINT_NAME).is_file():
-            log(f"interrupted: best checkpoint so far (val_acc {s.best_accuracy:.4f}) is in {s.out}; "
-                f"continue with: edge train --resume --out {s.out}")
+            log(f"interrupted: the model so far is in {s.out}; continue with: edge train --resume --out {s.out}")
         raise
     finally:
         teardown(s.rt)
-    return RunResult(s.out, metrics.get("val_accuracy", s.best_accuracy), s.plan.name, s.plan.reason,
+    return RunResult(s.out, metrics.get("val_accuracy", 0.0), s.plan.name, s.plan.reason,
                      time.perf_counter() - start, metrics)

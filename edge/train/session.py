@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from edge.atomic import write_json
 from edge.errors import EdgeError
 from edge.manifest import SCHEMA_VERSION, Manifest
 from edge.train import checkpoint
-from edge.train.config import TrainConfig
+from edge.train.config import TrainConfig, load_config
 from edge.train.data import Split, make_split
 from edge.train.datasets import ImageDataset
 from edge.train.device import Runtime, setup_runtime
@@ -65,18 +64,6 @@ class Session:
     augment: torch.nn.Module  # per-batch ColorJitter + normalize for train_ds's uint8 crops
     log: Callable[[str], None]
     history: list[dict] = field(default_factory=list)
-    best_accuracy: float = -1.0
-
-    def consider(self, val_accuracy: float, phase: str, epoch: int) -> bool:
-        """Write checkpoint.pt when this epoch is the best so far (atomically, with the manifest)."""
-        if val_accuracy <= self.best_accuracy:
-            return False
-        self.best_accuracy = val_accuracy
-        if self.rt.is_main:
-            metrics = {"val_accuracy": val_accuracy, "best_phase": phase, "best_epoch": epoch}
-            checkpoint.save(self.out / checkpoint.CHECKPOINT_NAME, self.model,
-                            self.manifest.with_updates(metrics=metrics), self.cfg.to_dict())
-        return True
 
 
 def _preprocessing(entry: ModelEntry, cfg: TrainConfig) -> Preprocessing:
@@ -93,10 +80,11 @@ def _load_split(cfg: TrainConfig, out: Path, resume: bool, log) -> Split:
 
 
 def resolve_resume_config(out: Path) -> TrainConfig:
+    """The interrupted run's config; `out` is where the run is now (a copied run resumes in place)."""
     path = out / "config.json"
     if not path.is_file():
         raise EdgeError(f"{out}: nothing to resume (no config.json); start the run without --resume")
-    return TrainConfig(**json.loads(path.read_text())).validate()
+    return load_config(path, {"out": str(out)})
 
 
 def open_session(cfg: TrainConfig, resume: bool, log: Callable[[str], None]) -> Session:
@@ -105,7 +93,7 @@ def open_session(cfg: TrainConfig, resume: bool, log: Callable[[str], None]) -> 
     entry = get_entry(cfg.model)
     pre = _preprocessing(entry, cfg)
     split = _load_split(cfg, out, resume, log)
-    plan = choose_plan(cfg.strategy, len(split.train))
+    plan = choose_plan(cfg.strategy, len(split.train) + len(split.val))
     torch.manual_seed(cfg.seed)
     model = build_model(entry, len(split.classes), cfg.pretrained, cfg.weights, cfg.dropout).to(rt.device)
     if rt.channels_last:

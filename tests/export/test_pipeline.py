@@ -54,7 +54,7 @@ def test_every_artifact_carries_its_manifest(tiny_export, artifact, precision):
 def test_torchscript_carries_manifest(tiny_run, tmp_path):
     from edge.export.pipeline import export
 
-    export(str(tiny_run), tmp_path / "ts", ["torchscript"], log=lambda *_: None)
+    export(source=str(tiny_run), out=tmp_path / "ts", formats=["torchscript"], log=lambda *_: None)
     extra = {"manifest.json": ""}
     torch.jit.load(str(tmp_path / "ts" / "model.ts"), _extra_files=extra)
     assert Manifest.from_json(extra["manifest.json"]).labels == ("daisy", "roses", "tulips")
@@ -86,13 +86,14 @@ def test_failed_export_keeps_the_previous_folder(tiny_run, tmp_path, monkeypatch
 
     out = tmp_path / "export"
     out.mkdir()
-    (out / "model.onnx").write_text("previous")
+    for name in ("model.onnx", "manifest.json", "export_report.json"):  # an earlier export
+        (out / name).write_text("previous")
 
     def boom(job):
         raise RuntimeError("converter crashed")
 
     monkeypatch.setattr(onnx_fp32, "export", boom)
-    result = _export(str(tiny_run), "--out", str(out), "--format", "onnx")
+    result = _export(str(tiny_run), "--out", str(out), "--format", "onnx", "--force")
     assert result.exit_code == 1 and "onnx export failed: RuntimeError: converter crashed" in result.output
     assert (out / "model.onnx").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
@@ -110,7 +111,7 @@ def test_zoo_imagenet_export_keeps_pytorch_top5(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.fromarray(skimage_data.chelsea()).save(photos / "chelsea.png")
-    export("zoo:efficientnet_lite0", tmp_path / "zoo", ["onnx"], data=photos, log=lambda *_: None)
+    export(source="zoo:efficientnet_lite0", out=tmp_path / "zoo", formats=["onnx"], data=photos, log=lambda *_: None)
     torch_top5 = classify_imagenet(photos / "chelsea.png", "efficientnet_lite0", None)
     onnx_top5 = Classifier(tmp_path / "zoo" / "model.onnx").predict(photos / "chelsea.png", k=5)
     assert [label for label, _ in onnx_top5] == [label for label, _ in torch_top5]

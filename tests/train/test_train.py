@@ -40,21 +40,27 @@ def test_manifest_matches_the_real_model(tiny_run):
     assert len(manifest.source_sha256) == 64
 
 
-def test_cli_feature_extract_prints_trainable_and_caches(tiny_data, tmp_path):
+def test_cli_feature_extract_prints_an_honest_estimate(tiny_data, tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["train", str(tiny_data), "--out", str(out), "--strategy", "feature-extract",
-                                 "--head-epochs", "3", *FAST])
+                                 "--feature-views", "1", "--cv-folds", "3", *FAST])
     assert result.exit_code == 0, result.output
-    assert "Trainable:" in result.output and "cached features" in result.output
+    assert "Trainable:" in result.output and "estimated accuracy on unseen photos:" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["strategy"] == "feature-extract" and metrics["feature_extract_seconds"] > 0
+    assert metrics["estimate_method"] == "nested 3-fold CV" and metrics["estimate_photos"] == 18
+    low, high = metrics["estimated_accuracy_ci95"]
+    assert low <= metrics["estimated_accuracy"] <= high
+    assert metrics["trained_on_images"] == 18  # the deployed head is refit on every labelled photo
+    assert read_manifest(out / "manifest.json").metrics["estimated_accuracy"] == metrics["estimated_accuracy"]
+    assert len(metrics["estimate_fold_accuracy"]) == 3
 
 
 def test_auto_reports_choice_and_reason(tiny_data, tmp_path):
-    result = runner.invoke(app, ["train", str(tiny_data), "--out", str(tmp_path / "r"), "--epochs", "1",
-                                 "--head-epochs", "2", *FAST])
+    result = runner.invoke(app, ["train", str(tiny_data), "--out", str(tmp_path / "r"), "--feature-views", "1",
+                                 "--cv-folds", "2", *FAST])
     assert result.exit_code == 0, result.output
-    assert "strategy: feature-extract (" in result.output and "< 100" in result.output
+    assert "strategy: feature-extract (" in result.output and "18 labelled images < 1000" in result.output
 
 
 def test_ctrl_c_leaves_a_checkpoint_and_resume_continues(tiny_data, tmp_path, monkeypatch):
@@ -111,7 +117,7 @@ def test_same_seed_same_weights_on_cpu(tiny_data, tmp_path):
     states = []
     for name in ("a", "b"):
         cfg = TrainConfig(data=str(tiny_data), out=str(tmp_path / name), model="mobilenet_v3_small",
-                          strategy="auto", epochs=1, head_epochs=2, pretrained=False, image_size=64, batch_size=8,
+                          strategy="auto", feature_views=1, cv_folds=2, pretrained=False, image_size=64, batch_size=8,
                           seed=3)
         train(cfg, log=lambda *_: None)
         states.append(checkpoint.load(tmp_path / name)["model_state"])

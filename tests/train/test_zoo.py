@@ -58,8 +58,8 @@ def test_freeze_backbone_leaves_only_the_head():
     assert unfreeze_all(model).endswith("(100.00%)")
 
 
-@pytest.mark.parametrize("n,expected", [(50, (True, False)), (99, (True, False)), (100, (True, True)),
-                                        (999, (True, True)), (1000, (False, True)), (50_000, (False, True))])
+@pytest.mark.parametrize("n,expected", [(50, (True, False)), (999, (True, False)), (1000, (False, True)),
+                                        (50_000, (False, True))])
 def test_auto_follows_dataset_size(n, expected):
     plan = choose_plan("auto", n)
     assert (plan.head_phase, plan.finetune_phase) == expected
