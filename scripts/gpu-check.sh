@@ -8,7 +8,7 @@ export PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 nvidia-smi -L
 python3 -c "import torch, torchvision, timm; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'timm', timm.__version__, torch.cuda.get_device_name())"
-python3 -m edge.bench.train_rate --device cuda --batch 32 64 | tee "$OUT/train_rate.jsonl"
+python3 scripts/train_rate.py --device cuda --batch 32 64 | tee "$OUT/train_rate.jsonl"
 for bs in 32 64; do
   python3 -m edge.cli.main train "$DATA" --out "/tmp/run-gpu-$bs" --strategy finetune --epochs "$EPOCHS" \
     --device cuda --batch-size "$bs" 2>&1 | tee "$OUT/train_gpu_bs$bs.log"

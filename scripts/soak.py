@@ -43,7 +43,7 @@ def main() -> int:
     args = parser.parse_args()
     clf = Classifier(args.artifact)
     samples: list[tuple[int, float]] = []
-    summary = run_frames(clf, frames(args.frames, 1000, samples), 3, lambda p: None, Summary())
+    summary = run_frames(clf, frames(args.frames, 1000, samples), k=3, emit=lambda p: None, summary=Summary())
     warm = samples[1][1]  # after the first 1000 frames: allocators and caches have settled
     peak = max(r for _, r in samples[1:])
     flat = peak <= warm * 1.10

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.cli.common import clean_errors
+from edge.cli_support import clean_errors
 
 console = Console(width=160)
 
@@ -31,6 +31,7 @@ def _table(result: dict) -> Table:
 
 @clean_errors
 def bench(
+    *,
     run_dir: Annotated[Path, typer.Argument(help="Run folder written by edge train.")],
     out: Annotated[Optional[Path], typer.Option(help="Where bench.json/.md/.png go (default RUN_DIR/bench).")] = None,
     export_dir: Annotated[Optional[Path], typer.Option(help="Export folder (default RUN_DIR/export); missing "
@@ -52,7 +53,8 @@ def bench(
         threads = get_profile(device).resolved_threads()
     out = out or run_dir / "bench"
     export_dir = export_dir or run_dir / "export"
-    result = run_bench(run_dir, export_dir, out, formats, threads, repeats, console.print)
+    result = run_bench(run_dir=run_dir, export_dir=export_dir, out=out, formats=formats, threads=threads,
+                       repeats=repeats, log=console.print)
     console.print(_table(result))
     if sweep_threads:
         console.print(record_sweep(result, export_dir, run_dir, out))

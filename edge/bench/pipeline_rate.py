@@ -25,7 +25,8 @@ from edge.runtime.stats import Summary, images_per_second
 
 def pipeline_rate(clf: Classifier, paths: list[Path], batch: int, workers: int) -> float:
     summary = Summary()
-    run_images(clf, paths, 1, batch, workers, lambda p: None, lambda m: None, summary)
+    run_images(clf, paths, k=1, batch_size=batch, workers=workers, emit=lambda p: None, report=lambda m: None,
+               summary=summary)
     return summary.classified / summary.seconds
 
 

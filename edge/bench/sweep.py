@@ -12,8 +12,9 @@ from edge.bench.run import sweep_threads
 
 
 def record_sweep(result: dict, export_dir: Path, run_dir: Path, out: Path) -> str:
-    from edge.export.data import load_split, preprocess_all
+    from edge.export.data import preprocess_all
     from edge.manifest import read_manifest
+    from edge.train.api import load_split
 
     rows = [r for r in result["rows"] if r["format"] not in ("pytorch", "torchscript")]
     fastest = min(rows, key=lambda r: r["latency_ms_p50"])["format"]
@@ -23,12 +24,12 @@ def record_sweep(result: dict, export_dir: Path, run_dir: Path, out: Path) -> st
     best = min(sweep, key=lambda r: r["latency_ms_p50"])
     result["thread_sweep"] = {"format": fastest, "rows": sweep}
     write_json(out / "bench.json", result)
-    from edge.export.formats import FORMATS
+    from edge.formats import FORMATS
 
     fmt = FORMATS[fastest]
     write_text(out / "device-profile.toml", "\n".join([
         'name = "measured"', f'description = "measured by edge bench on {result["machine"]["cpu"]}"',
         f'arch = "{result["machine"]["arch"]}"', "cpu_match = []", f"threads = {best['threads']}",
-        f'backend = "{fmt.runtime}"', f'precision = "{"int8" if fmt.int8 else "fp32"}"', f'artifact = "{fmt.path}"',
+        f'backend = "{fmt.backend}"', f'precision = "{fmt.precision}"', f'artifact = "{fmt.path}"',
         'input_size_advice = "as trained"', 'camera = "OpenCV"', 'install = "pip install edge"', ""]))
     return f"thread sweep for {fastest}: " + ", ".join(f"{r['threads']}t {r['latency_ms_p50']:.2f} ms" for r in sweep)

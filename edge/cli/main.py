@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from edge.cli.common import clean_errors, run, torch_available
+from edge.cli_support import clean_errors, run, torch_available
 from edge.devices.cli import app as devices_app
 from edge.errors import EdgeError
 from edge.runtime.cli import infer

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.cli.common import clean_errors
+from edge.cli_support import clean_errors
 from edge.devices.profiles import detect as detect_profile
 from edge.devices.profiles import get_profile, load_profiles
 

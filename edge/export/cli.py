@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.cli.common import clean_errors
+from edge.cli_support import clean_errors
 
 console = Console()
 
@@ -31,12 +31,14 @@ def _table(report: dict) -> Table:
 
 @clean_errors
 def export(
+    *,
     source: Annotated[str, typer.Argument(help="Run folder or checkpoint.pt; or zoo:NAME for an ImageNet model.")],
     out: Annotated[Path, typer.Option("--out", help="Export folder to write (replaced atomically).")],
     int8: Annotated[bool, typer.Option("--int8", help="Add the INT8 ONNX and OpenVINO artifacts.")] = False,
     format: Annotated[Optional[list[str]], typer.Option("--format", help="torchscript, onnx, onnx-int8, openvino, "
                                                         "openvino-int8 (repeatable; default all FP32).")] = None,
-    max_drop: Annotated[Optional[float], typer.Option(help="INT8 accuracy budget vs PyTorch, in points, for ONNX and OpenVINO INT8 (default 1.0).")] = None,
+    max_drop: Annotated[Optional[float], typer.Option(
+        help="INT8 accuracy budget vs PyTorch, in points, for ONNX and OpenVINO INT8 (default 1.0).")] = None,
     calibration_size: Annotated[int, typer.Option(help="Calibration images (class-balanced from training).")] = 300,
     data: Annotated[Optional[Path], typer.Option(help="Dataset folder if it moved since training (or photos for zoo:).")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for checks and latency.")] = 2,

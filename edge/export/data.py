@@ -11,7 +11,6 @@ from edge.errors import EdgeError
 from edge.manifest import Manifest
 from edge.runtime.images import is_image_name, load_rgb
 from edge.runtime.preprocess import Preprocessor
-from edge.train.data import Sample, Split
 
 
 def preprocess_all(paths: list[Path], manifest: Manifest) -> np.ndarray:
@@ -19,19 +18,8 @@ def preprocess_all(paths: list[Path], manifest: Manifest) -> np.ndarray:
     return np.stack([pre(load_rgb(p)) for p in paths]).astype(np.float32)
 
 
-def load_split(run_dir: Path, data_override: Path | None) -> Split:
-    path = run_dir / "split.json"
-    if not path.is_file():
-        raise EdgeError(f"{run_dir}: no split.json; export a run folder written by `edge train`")
-    split = Split.load(path, data_override)
-    missing = [s.path for s in split.val[:1] + split.train[:1] if not s.path.is_file()]
-    if missing:
-        raise EdgeError(f"{missing[0]}: training data moved; pass --data DIR pointing at the dataset folder")
-    return split
-
-
-def balanced_calibration(samples: list[Sample], limit: int, seed: int = 0) -> list[Path]:
-    """Up to `limit` training images, the same number from every class (round-robin)."""
+def balanced_calibration(samples: list, limit: int, seed: int = 0) -> list[Path]:
+    """Up to `limit` training images (anything with .path and .label), the same number per class."""
     by_class: dict[int, list[Path]] = {}
     for s in samples:
         by_class.setdefault(s.label, []).append(s.path)

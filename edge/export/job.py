@@ -13,7 +13,7 @@ from torch import nn
 from edge.manifest import Manifest
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExportJob:
     model: nn.Module  # eval mode, CPU, fixed padding
     manifest: Manifest
@@ -40,6 +40,12 @@ class ExportJob:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.manifest.input_size)
+
+    def artifact(self, format_name: str) -> Path:
+        """Where a format's artifact goes: the path the format table gives it."""
+        from edge.formats import FORMATS
+
+        return self.path(FORMATS[format_name].path)
 
     def path(self, relative: str) -> Path:
         target = self.workdir / relative

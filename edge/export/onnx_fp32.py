@@ -25,7 +25,7 @@ def export(job: ExportJob) -> Path:
             input_names=["input"], output_names=["logits"],
             dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, do_constant_folding=True,
         )
-    path = job.path("model.onnx")
+    path = job.artifact("onnx")
     _optimize(raw, path)
     raw.unlink()
     embed_manifest(path, job.manifest)

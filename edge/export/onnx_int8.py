@@ -105,13 +105,13 @@ def export(job: ExportJob) -> Path:
 
     workdir = job.path(".quant/x").parent
     pre = workdir / "model.pre.onnx"
-    quant_pre_process(str(job.workdir / "model.onnx"), str(pre))
+    quant_pre_process(str(job.artifact("onnx")), str(pre))
     candidates = [selection.Candidate(s.name, partial(_quantize, pre, job, s)) for s in SETTINGS]
     try:
         best, within, tried = selection.search(candidates, "onnxruntime", job, workdir, ".onnx")
     except RuntimeError as exc:
         raise EdgeError(f"onnx-int8: {exc}") from None
-    path = job.path("model.int8.onnx")
+    path = job.artifact("onnx-int8")
     shutil.copyfile(best["path"], path)
     shutil.rmtree(workdir)
     embed_manifest(path, job.manifest.with_updates(precision="int8"))

@@ -25,5 +25,5 @@ def save(model, path: Path, manifest: Manifest, fp16_weights: bool = False) -> P
 def export(job: ExportJob) -> Path:
     import openvino as ov
 
-    model = ov.convert_model(str(job.workdir / "model.onnx"))
-    return save(model, job.path("openvino/model.xml"), job.manifest, job.fp16_weights)
+    model = ov.convert_model(str(job.artifact("onnx")))
+    return save(model, job.artifact("openvino"), job.manifest, job.fp16_weights)

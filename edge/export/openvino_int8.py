@@ -36,7 +36,7 @@ def _calibration(job: ExportJob):
 def _fp32(job: ExportJob):
     import openvino as ov
 
-    return ov.Core().read_model(str(job.workdir / "openvino/model.xml"))
+    return ov.Core().read_model(str(job.artifact("openvino")))
 
 
 def _quantize(job: ExportJob, name: str, out: Path) -> Path:
@@ -75,7 +75,7 @@ def export(job: ExportJob) -> Path:
         best, within, tried = selection.search(candidates, "openvino", job, workdir, "")
     except RuntimeError as exc:
         raise EdgeError(f"openvino-int8: {exc}") from None
-    target = job.path("openvino-int8/model.xml")
+    target = job.artifact("openvino-int8")
     for suffix in (".xml", ".bin"):  # the winner as saved and measured, manifest included
         shutil.copyfile(best["path"].with_suffix(suffix), target.with_suffix(suffix))
     shutil.rmtree(workdir, ignore_errors=True)

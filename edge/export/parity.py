@@ -40,21 +40,12 @@ def size_mb(path: Path) -> float:
     return round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 3)
 
 
-def runner(runtime: str, path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+def runner(backend: str, path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
     """A numpy-in, numpy-out callable for an artifact (OpenVINO FP32 runs at f32, see backends)."""
-    if runtime == "torch":
-        import torch
+    if backend == "torch":
+        from edge.export.torch_backend import TorchBackend
 
-        from edge.export.torchscript import load
-
-        module = load(path)
-        torch.set_num_threads(threads)
-
-        def run(x: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return module(torch.from_numpy(x)).numpy()
-
-        return run
+        return TorchBackend.from_torchscript(path, threads).run
     from edge.runtime.backends import create_backend
 
-    return create_backend(path, runtime, threads).run
+    return create_backend(path, backend, threads).run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +13,15 @@ import torch
 from edge.atomic import atomic_dir, write_json, write_text
 from edge.errors import EdgeError
 from edge.export import parity
-from edge.export.data import balanced_calibration, folder_images, load_split, preprocess_all
+from edge.export.data import balanced_calibration, folder_images, preprocess_all
+from edge.export.exporters import EXPORTERS
 from edge.export.fixpad import fix_same_padding
-from edge.export.formats import ExportFormat, flag_slow_int8, resolve_formats
 from edge.export.job import ExportJob
+from edge.export.torch_backend import TorchBackend
+from edge.formats import ArtifactFormat, check_options, flag_slow_int8, resolve_formats
 from edge.manifest import Manifest, write_manifest
 from edge.ownership import claim_export_dir
+from edge.train import api
 
 
 @dataclass
@@ -32,58 +34,29 @@ class Source:
 
 
 def load_run(path: Path, data: Path | None) -> Source:
-    from edge.train import checkpoint
-
-    payload = checkpoint.load(path)
-    run_dir = payload["path"].parent
-    split = load_split(run_dir, data)
-    # exported artifacts point at the exact checkpoint they came from
-    manifest = payload["manifest"].with_updates(source_sha256=file_sha256(payload["path"]))
-    return Source(checkpoint.rebuild(payload), manifest, [s.path for s in split.val],
-                  np.array([s.label for s in split.val]), lambda n: balanced_calibration(split.train, n))
-
-
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    run = api.load_run(path, data)
+    return Source(run.model, run.manifest, [s.path for s in run.split.val],
+                  np.array([s.label for s in run.split.val]), lambda n: balanced_calibration(run.split.train, n))
 
 
 def load_zoo(name: str, data: Path | None, weights: Path | None) -> Source:
     """A zoo model with its ImageNet head: parity on any photos, no labels."""
-    from edge.train.classify import imagenet_labels
-    from edge.train.models import build_imagenet_model
-    from edge.train.session import make_manifest
-    from edge.train.zoo import get_entry
-
     if data is None:
         raise EdgeError(f"exporting zoo:{name} needs --data DIR with a few photos to check and calibrate on")
-    entry = get_entry(name)
-    model = build_imagenet_model(entry, pretrained=True, weights=weights).eval()
-    manifest = make_manifest(entry, entry.preprocessing, imagenet_labels(), "")
+    model, manifest = api.load_zoo(name, weights)
     return Source(model, manifest, folder_images(data, 100), None, lambda n: folder_images(data, n))
 
 
-def _reference(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return parity.batched(lambda b: model(torch.from_numpy(b)).numpy(), x)
-
-
-def _build(fmt: ExportFormat, job: ExportJob, log) -> dict:
-    module = importlib.import_module(f"edge.export.{fmt.module}")
+def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
     start = time.perf_counter()
     try:
-        path = module.export(job)
+        path = EXPORTERS[fmt.name](job)
     except EdgeError:
         raise
     except Exception as exc:  # a converter failing deep inside: one line naming the format
         raise EdgeError(f"{fmt.name} export failed: {type(exc).__name__}: {str(exc)[:200]}") from None
     seconds = time.perf_counter() - start
-    run = parity.runner(fmt.runtime, path, job.threads)
+    run = parity.runner(fmt.backend, path, job.threads)
     row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)),
            **parity.compare(parity.batched(run, job.val_x), job),
            "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
@@ -109,6 +82,7 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
     """Build, check and swap in an export folder; `force` replaces an earlier export (never other files)."""
     started = time.perf_counter()
     chosen = resolve_formats(formats, int8)
+    check_options(chosen, {"max_drop": max_drop, "fp16_weights": fp16_weights})
     claim_export_dir(out, force)
     torch.set_num_threads(threads)
     src = load_zoo(source[4:], data, weights) if source.startswith("zoo:") else load_run(Path(source), data)
@@ -117,9 +91,10 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
     log(f"exporting {src.manifest.arch} ({len(src.manifest.labels)} classes; {swapped} same-pad convs fixed) "
         f"as {', '.join(f.name for f in chosen)}; checking on {len(val_x)} images")
     with atomic_dir(out) as work:
-        job = ExportJob(src.model, src.manifest, work, val_x, src.val_y, _reference(src.model, val_x),
-                        lambda: preprocess_all(src.calibration_paths(calibration_size), src.manifest),
-                        threads, max_drop, fp16_weights)
+        job = ExportJob(model=src.model, manifest=src.manifest, workdir=work, val_x=val_x, val_y=src.val_y,
+                        reference_logits=parity.batched(TorchBackend(src.model).run, val_x),
+                        make_calibration=lambda: preprocess_all(src.calibration_paths(calibration_size), src.manifest),
+                        threads=threads, max_drop=max_drop, fp16_weights=fp16_weights)
         rows = [_build(fmt, job, log) for fmt in chosen]
         flag_slow_int8(rows, "name", "latency_ms_b1")
         report = {"source": source, "reference_accuracy": parity.accuracy(job.reference_logits, src.val_y),

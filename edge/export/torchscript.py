@@ -17,7 +17,7 @@ def export(job: ExportJob) -> Path:
     with torch.no_grad():
         traced = torch.jit.trace(job.model, example)
         frozen = torch.jit.freeze(traced.eval())
-    path = job.path("model.ts")
+    path = job.artifact("torchscript")
     torch.jit.save(frozen, str(path), _extra_files={MANIFEST_FILE: job.manifest.to_json()})
     return path
 

@@ -136,10 +136,12 @@ def resolve_artifact(path: str | Path) -> Path:
     """An artifact file; an export folder resolves to its best artifact for this runtime."""
     path = Path(path)
     if path.is_dir():
-        for name in ("model.int8.onnx", "model.onnx", "openvino-int8/model.xml", "openvino/model.xml"):
-            if (path / name).is_file():
-                return path / name
-        raise EdgeError(f"{path}: no model.onnx or openvino/model.xml inside; pass an artifact or export folder")
+        from edge.formats import runtime_preference
+
+        for fmt in runtime_preference():
+            if (path / fmt.path).is_file():
+                return path / fmt.path
+        raise EdgeError(f"{path}: no exported model inside; pass an artifact or an export folder")
     if not path.is_file():
         raise EdgeError(f"{path}: model file not found")
     return path

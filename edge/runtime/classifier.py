@@ -73,7 +73,7 @@ class Classifier:
     requests with a lock. For more throughput than one model gives, load one instance per worker.
     """
 
-    def __init__(self, path: str | Path, backend: str | None = None, threads: int | None = None,
+    def __init__(self, path: str | Path, *, backend: str | None = None, threads: int | None = None,
                  manifest: str | Path | None = None, precision: str | None = None, spin_wait: bool = True):
         self.backend = create_backend(path, backend, threads, precision, spin_wait)
         if manifest is not None:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from edge.cli.common import clean_errors, run
+from edge.cli_support import clean_errors, run
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier, Prediction
 from edge.runtime.stats import Summary
@@ -43,7 +43,7 @@ def _apply_profile(device: str | None, artifact: Path, threads: int | None) -> t
     return artifact, threads or profile.resolved_threads()
 
 
-def _run_source(clf: Classifier, source: str, kind: str, top_k: int, batch_size: int, workers: int, emit, sink,
+def _run_source(clf: Classifier, *, source: str, kind: str, top_k: int, batch_size: int, workers: int, emit, sink,
                 max_frames: int | None, stride: int, summary: Summary) -> Summary:
     from edge.runtime import pipeline, sources
 
@@ -53,17 +53,20 @@ def _run_source(clf: Classifier, source: str, kind: str, top_k: int, batch_size:
         paths = sources.list_images(source)
         if not paths:
             raise EdgeError(f"{source}: no images found (looked for .jpg .png .bmp .webp .tif ...)")
-        return pipeline.run_images(clf, paths, top_k, batch_size, workers, emit, _report, summary)
+        return pipeline.run_images(clf, paths, k=top_k, batch_size=batch_size, workers=workers, emit=emit,
+                                   report=_report, summary=summary)
     if kind == "video":
         frames = sources.video_frames(source, stride)
         if max_frames:
             frames = (f for i, f in zip(range(max_frames), frames))
-        return pipeline.run_frames(clf, frames, top_k, emit, summary, sink)
+        return pipeline.run_frames(clf, frames, k=top_k, emit=emit, summary=summary, on_frame=sink)
     if kind == "picamera":
-        return pipeline.run_frames(clf, sources.picamera_frames(max_frames), top_k, emit, summary, sink)
+        return pipeline.run_frames(clf, sources.picamera_frames(max_frames), k=top_k, emit=emit, summary=summary,
+                                   on_frame=sink)
     camera = sources.LatestFrameCamera(source)
     try:
-        return pipeline.run_frames(clf, camera.frames(max_frames), top_k, emit, summary, sink)
+        return pipeline.run_frames(clf, camera.frames(max_frames), k=top_k, emit=emit, summary=summary,
+                                   on_frame=sink)
     finally:
         camera.close()
 
@@ -98,6 +101,7 @@ def stop_on_sigterm() -> None:
 
 @clean_errors
 def infer(
+    *,
     artifact: Annotated[Optional[Path], typer.Argument(
         help="model.onnx / model.int8.onnx / model.xml or an export folder.")] = None,
     source: Annotated[Optional[str], typer.Argument(
@@ -134,14 +138,15 @@ def infer(
     for path, flag in ((save, "--save"), (summary_json, "--summary-json")):
         if path is not None:
             check_new_file(path, flag)
-    clf = Classifier(artifact, backend, threads, manifest, spin_wait=kind != "images")
+    clf = Classifier(artifact, backend=backend, threads=threads, manifest=manifest, spin_wait=kind != "images")
     from edge.runtime.annotate import FrameSink
 
     sink = FrameSink(show, save, _source_fps(source, stride) if kind == "video" else None) if (show or save) else None
     summary = Summary()
     stop_on_sigterm()
     try:
-        _run_source(clf, source, kind, top_k, batch_size, workers, _printer(json_lines), sink, max_frames, stride, summary)
+        _run_source(clf, source=source, kind=kind, top_k=top_k, batch_size=batch_size, workers=workers,
+                    emit=_printer(json_lines), sink=sink, max_frames=max_frames, stride=stride, summary=summary)
     except KeyboardInterrupt:
         _report("interrupted")
     finally:

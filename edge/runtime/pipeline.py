@@ -55,7 +55,7 @@ def _flush(clf: Classifier, batch: list[tuple], k: int, summary: Summary, emit: 
         emit(Prediction(str(path), top, None, {"decode": decode_ms, "preprocess": pre_ms, "inference": per_image}))
 
 
-def run_images(clf: Classifier, paths: list[Path], k: int, batch_size: int, workers: int, emit: Emit,
+def run_images(clf: Classifier, paths: list[Path], *, k: int, batch_size: int, workers: int, emit: Emit,
                report: Report, summary: Summary) -> Summary:
     batch: list[tuple] = []
     for item in _prefetch(clf, paths, workers, window=batch_size * 2 + workers):
@@ -75,7 +75,7 @@ def run_images(clf: Classifier, paths: list[Path], k: int, batch_size: int, work
     return summary
 
 
-def run_frames(clf: Classifier, frames: Iterable[Frame], k: int, emit: Emit, summary: Summary,
+def run_frames(clf: Classifier, frames: Iterable[Frame], *, k: int, emit: Emit, summary: Summary,
                on_frame: Callable[[Frame, Prediction, Summary], None] | None = None) -> Summary:
     """One frame at a time (a live source has no batch to wait for)."""
     for frame in frames:

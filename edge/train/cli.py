@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from edge.cli.common import clean_errors
+from edge.cli_support import clean_errors
 from edge.errors import EdgeError
 
 console = Console()
@@ -16,6 +16,7 @@ console = Console()
 
 @clean_errors
 def train(
+    *,
     data: Annotated[Optional[Path], typer.Argument(help="Image folder: one sub-folder per class, or train/ + val/.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to write.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Zoo model name (default efficientnet_lite0).")] = None,
@@ -55,7 +56,8 @@ def train(
     else:
         if data is None or out is None:
             raise EdgeError("edge train needs DATA_DIR and --out RUN_DIR (e.g. edge train photos/ --out runs/flowers)")
-        overrides = {k: v for k, v in locals().items() if k in _CONFIG_FLAGS}
+        keys = config_keys()
+        overrides = {k: v for k, v in locals().items() if k in keys}
         overrides.update(data=str(data), out=str(out), weights=str(weights) if weights else None)
         if no_pretrained:
             overrides["pretrained"] = False
@@ -69,9 +71,13 @@ def train(
         console.print(f"[bold green]done[/]: strategy {result.strategy}, {result.seconds:.0f} s -> {result.out}")
 
 
-_CONFIG_FLAGS = {"model", "strategy", "epochs", "cv_folds", "batch_size", "lr_backbone", "lr_head",
-                 "max_lr_backbone", "max_lr_head", "weight_decay", "label_smoothing",
-                 "image_size", "seed", "device", "feature_views", "dropout", "val_fraction", "num_workers"}
+def config_keys() -> set[str]:
+    """Every TrainConfig field: a flag of the same name (dashes for underscores) sets it."""
+    from dataclasses import fields
+
+    from edge.train.config import TrainConfig
+
+    return {f.name for f in fields(TrainConfig)}
 
 
 @clean_errors

@@ -67,13 +67,20 @@ def fit(bank: FeatureBank, idx: np.ndarray, s: Setting) -> linear_head.LinearHea
     return linear_head.fit(x, y, bank.num_classes, s.l2)
 
 
-def held_out_logits(bank: FeatureBank, idx: np.ndarray, s: Setting, k: int, seed: int) -> torch.Tensor:
-    """Logits of every photo in `idx` from a head fit on the other folds of `idx` (rows follow idx)."""
-    out = torch.empty(len(idx), bank.num_classes)
+def held_out_logits(bank: FeatureBank, idx: np.ndarray, settings: list[Setting], k: int,
+                    seed: int) -> dict[Setting, torch.Tensor]:
+    """Per setting: logits of every photo in `idx` from a head fit on the other folds of `idx`."""
+    out = {s: torch.empty(len(idx), bank.num_classes) for s in settings}
     labels = bank.labels[torch.as_tensor(idx)].numpy()
     for fold in stratified_folds(labels, k, seed):
-        train = np.setdiff1d(np.arange(len(idx)), fold)
-        out[torch.as_tensor(fold)] = fit(bank, idx[train], s).logits(bank.center[torch.as_tensor(idx[fold])])
+        if len(fold) == 0:
+            continue
+        train, test = idx[np.setdiff1d(np.arange(len(idx)), fold)], bank.center[torch.as_tensor(idx[fold])]
+        for views in sorted({s.views for s in settings}):
+            path = [s for s in settings if s.views == views]
+            x, y = bank.training_rows(train, views)
+            for s, head in zip(path, linear_head.fit_path(x, y, bank.num_classes, [s.l2 for s in path])):
+                out[s][torch.as_tensor(fold)] = head.logits(test)
     return out
 
 
@@ -86,7 +93,7 @@ def _score(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
 def choose(bank: FeatureBank, idx: np.ndarray, settings: list[Setting], k: int, seed: int) -> tuple[Setting, dict]:
     """The setting with the best k-fold accuracy on `idx` (log loss breaks ties); its scores per setting."""
     labels = bank.labels[torch.as_tensor(idx)]
-    scores = {s: _score(held_out_logits(bank, idx, s, k, seed), labels) for s in settings}
+    scores = {s: _score(logits, labels) for s, logits in held_out_logits(bank, idx, settings, k, seed).items()}
     best = max(settings, key=lambda s: scores[s])
     return best, {s.describe(): round(scores[s][0], 4) for s in settings}
 
@@ -102,7 +109,7 @@ class NestedResult:
         return (self.logits.argmax(1) == labels).float().mean().item()
 
 
-def nested(bank: FeatureBank, settings: list[Setting], k_outer: int, k_inner: int, seed: int,
+def nested(bank: FeatureBank, settings: list[Setting], *, k_outer: int, k_inner: int, seed: int,
            progress=None) -> NestedResult:
     n = len(bank.labels)
     logits = torch.empty(n, bank.num_classes)

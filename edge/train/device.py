@@ -12,7 +12,7 @@ from edge.errors import EdgeError
 
 
 @dataclass(frozen=True)
-class Runtime:
+class TrainDevice:
     device: torch.device
     amp_dtype: torch.dtype | None  # None: full fp32
     use_scaler: bool  # fp16 needs loss scaling; bf16 does not
@@ -55,7 +55,7 @@ def _workers(requested: int, device: torch.device, world_size: int) -> int:
     return max(1, min(8, cores // max(1, world_size) - 1))
 
 
-def setup_runtime(requested_device: str, amp: bool, channels_last: bool, num_workers: int) -> Runtime:
+def setup_device(requested_device: str, amp: bool, channels_last: bool, num_workers: int) -> TrainDevice:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -71,12 +71,12 @@ def setup_runtime(requested_device: str, amp: bool, channels_last: bool, num_wor
         scaler = amp_dtype == torch.float16
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    return Runtime(device, amp_dtype, scaler, channels_last, device.type == "cuda",
+    return TrainDevice(device, amp_dtype, scaler, channels_last, device.type == "cuda",
                    _workers(num_workers, device, world_size), rank, world_size, local_rank)
 
 
-def teardown(rt: Runtime) -> None:
-    if rt.distributed:
+def teardown(dev: TrainDevice) -> None:
+    if dev.distributed:
         import torch.distributed as dist
 
         if dist.is_initialized():

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from edge.train.device import Runtime
+from edge.train.device import TrainDevice
 
 
 @dataclass
@@ -25,17 +25,17 @@ class EpochStats:
         return self.images / max(self.seconds, 1e-9)
 
 
-def make_loader(ds: Dataset, rt: Runtime, batch_size: int, train: bool, seed: int) -> DataLoader:
-    if rt.num_workers > 0 and hasattr(ds, "preload"):
+def make_loader(ds: Dataset, dev: TrainDevice, batch_size: int, train: bool, seed: int) -> DataLoader:
+    if dev.num_workers > 0 and hasattr(ds, "preload"):
         ds.preload()
     sampler = None
-    if train and rt.distributed:
-        sampler = DistributedSampler(ds, num_replicas=rt.world_size, rank=rt.rank, shuffle=True, seed=seed)
+    if train and dev.distributed:
+        sampler = DistributedSampler(ds, num_replicas=dev.world_size, rank=dev.rank, shuffle=True, seed=seed)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         ds, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
-        num_workers=rt.num_workers, pin_memory=rt.pin_memory, drop_last=False, generator=generator,
-        persistent_workers=rt.num_workers > 0,
+        num_workers=dev.num_workers, pin_memory=dev.pin_memory, drop_last=False, generator=generator,
+        persistent_workers=dev.num_workers > 0,
     )
 
 
@@ -44,15 +44,15 @@ def progress(enabled: bool) -> Progress:
                     transient=True, disable=not enabled)
 
 
-def to_device(images: torch.Tensor, labels: torch.Tensor, rt: Runtime,
+def to_device(images: torch.Tensor, labels: torch.Tensor, dev: TrainDevice,
               augment: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Move a batch to the device; `augment` (uint8 train crops -> normalized floats) runs there."""
-    images = images.to(rt.device, non_blocking=True)
+    images = images.to(dev.device, non_blocking=True)
     if augment is not None:
         images = augment(images)
-    if rt.channels_last:
+    if dev.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
-    return images, labels.to(rt.device, non_blocking=True)
+    return images, labels.to(dev.device, non_blocking=True)
 
 
 def set_train_mode(model: nn.Module, head: nn.Module | None, freeze_bn: bool) -> None:
@@ -68,7 +68,7 @@ def set_train_mode(model: nn.Module, head: nn.Module | None, freeze_bn: bool) ->
                 module.eval()
 
 
-def train_epoch(model: nn.Module, loader: DataLoader, optimizer, scheduler, criterion, rt: Runtime,
+def train_epoch(*, model: nn.Module, loader: DataLoader, optimizer, scheduler, criterion, dev: TrainDevice,
                 scaler: torch.amp.GradScaler | None, description: str, augment: nn.Module,
                 head: nn.Module | None = None, freeze_bn: bool = False) -> EpochStats:
     """One pass over `loader` (see set_train_mode for which layers are in train mode).
@@ -77,14 +77,14 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer, scheduler, crit
     CPU wait for the GPU every step instead of queueing the next one."""
     set_train_mode(model, head, freeze_bn)
     start, seen = time.perf_counter(), 0
-    total_loss = torch.zeros((), device=rt.device)
-    correct = torch.zeros((), device=rt.device, dtype=torch.long)
-    with progress(rt.is_main) as bar:
+    total_loss = torch.zeros((), device=dev.device)
+    correct = torch.zeros((), device=dev.device, dtype=torch.long)
+    with progress(dev.is_main) as bar:
         task = bar.add_task(description, total=len(loader))
         for images, labels in loader:
-            images, labels = to_device(images, labels, rt, augment)
+            images, labels = to_device(images, labels, dev, augment)
             optimizer.zero_grad(set_to_none=True)
-            with rt.autocast():
+            with dev.autocast():
                 logits = model(images)
                 loss = criterion(logits, labels)
             if scaler is not None:
@@ -104,13 +104,13 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer, scheduler, crit
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, rt: Runtime) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(model: nn.Module, loader: DataLoader, dev: TrainDevice) -> tuple[torch.Tensor, torch.Tensor]:
     """All logits (float32, CPU) and labels of a loader, in order."""
     model.eval()
     all_logits, all_labels = [], []
     for images, labels in loader:
-        images, _ = to_device(images, labels, rt)
-        with rt.autocast():
+        images, _ = to_device(images, labels, dev)
+        with dev.autocast():
             logits = model(images)
         all_logits.append(logits.float().cpu())
         all_labels.append(labels)

@@ -43,11 +43,12 @@ def extract_bank(s: Session) -> tuple[crossval.FeatureBank, float]:
     cfg, samples = s.cfg, s.split.train + s.split.val
     start = time.perf_counter()
     views = [ImageDataset(samples, val_transform(s.pre)), ImageDataset(samples, _flipped(s.pre))]
-    center, flipped = (features.extract(s.model, s.entry, ds, s.rt, cfg.batch_size, 1, cfg.seed, name).x
+    common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": cfg.batch_size, "seed": cfg.seed}
+    center, flipped = (features.extract(ds=ds, views=1, description=name, **common).x
                        for ds, name in zip(views, ("features: centre", "features: mirrored")))
-    augmented = features.extract(s.model, s.entry, ImageDataset(samples, train_transform(s.pre, cfg.min_scale)),
-                                 s.rt, cfg.batch_size, cfg.feature_views, cfg.seed,
-                                 f"features: {cfg.feature_views} augmented views", s.augment)
+    augmented = features.extract(ds=ImageDataset(samples, train_transform(s.pre, cfg.min_scale)),
+                                 views=cfg.feature_views, description=f"features: {cfg.feature_views} augmented views",
+                                 augment=s.augment, **common)
     n = len(samples)
     aug = augmented.x.view(cfg.feature_views, n, -1).transpose(0, 1).contiguous().cpu()  # (N, V, D)
     labels = torch.tensor([x.label for x in samples])
@@ -62,9 +63,10 @@ def fit_frozen_head(s: Session) -> FrozenResult:
     folds = max(2, min(s.cfg.cv_folds, per_class))  # every fold keeps at least one photo of each class
     settings = crossval.grid(s.cfg.feature_views)
     start = time.perf_counter()
-    with progress(s.rt.is_main) as bar:
+    with progress(s.dev.is_main) as bar:
         task = bar.add_task(f"nested {folds}-fold CV ({len(settings)} head settings)", total=folds + 1)
-        nested = crossval.nested(bank, settings, folds, folds, s.cfg.seed, lambda: bar.advance(task))
+        nested = crossval.nested(bank, settings, k_outer=folds, k_inner=folds, seed=s.cfg.seed,
+                                 progress=lambda: bar.advance(task))
         chosen, scores = crossval.choose(bank, np.arange(n), settings, folds, s.cfg.seed)
         bar.advance(task)
     head = crossval.fit(bank, np.arange(n), chosen)

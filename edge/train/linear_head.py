@@ -29,15 +29,31 @@ class LinearHead:
             linear.bias.copy_(self.bias)
 
 
-def fit(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter: int = 200) -> LinearHead:
-    """Minimise mean cross-entropy + l2/2 * ||W||^2 on standardised features."""
+def fit(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float) -> LinearHead:
+    return fit_path(x, y, num_classes, [l2])[0]
+
+
+def fit_path(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2s: list[float],
+             max_iter: int = 100) -> list[LinearHead]:
+    """One head per L2 strength (in the order given), minimising mean cross-entropy + l2/2 * ||W||^2
+    on standardised features. Fit from the strongest to the weakest, each starting from the last
+    solution: along a regularisation path that takes a fraction of the iterations of cold starts."""
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
-    z = ((x - mean) / std).double()
-    w = torch.zeros(num_classes, x.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iter, tolerance_grad=1e-6,
-                                  line_search_fn="strong_wolfe")
-    target = y.long()
+    z = (x - mean) / std
+    w = torch.zeros(num_classes, x.shape[1], requires_grad=True)
+    b = torch.zeros(num_classes, requires_grad=True)
+    heads = {}
+    for l2 in sorted(set(l2s), reverse=True):
+        _minimise(z, y.long(), w, b, l2=l2, max_iter=max_iter)
+        with torch.no_grad():  # fold the standardisation in: W z + b = (W / std) x + (b - W mean / std)
+            heads[l2] = LinearHead(w.detach() / std, (b - (w * (mean / std)).sum(1)).detach())
+    return [heads[l2] for l2 in l2s]
+
+
+def _minimise(z: torch.Tensor, target: torch.Tensor, w: torch.Tensor, b: torch.Tensor, *, l2: float,
+              max_iter: int) -> None:
+    optimizer = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iter, tolerance_grad=1e-5, tolerance_change=1e-7,
+                                  history_size=20, line_search_fn="strong_wolfe")
 
     def closure():
         optimizer.zero_grad()
@@ -46,7 +62,3 @@ def fit(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter:
         return loss
 
     optimizer.step(closure)
-    with torch.no_grad():  # fold the standardisation in: W z + b = (W / std) x + (b - W mean / std)
-        weight = (w / std.double()).float()
-        bias = (b - (w * (mean / std).double()).sum(1)).float()
-    return LinearHead(weight, bias)

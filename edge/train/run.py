@@ -83,57 +83,61 @@ def naive_head_phase(s: Session, timings: dict) -> None:
     cfg = s.cfg
     s.log(freeze_backbone(s.model, s.entry))
     head = get_submodule(s.model, s.entry.head_path)
-    loader = make_loader(s.train_ds, s.rt, cfg.batch_size, train=True, seed=cfg.seed)
-    val_loader = make_loader(s.val_ds, s.rt, cfg.batch_size, train=False, seed=cfg.seed)
+    loader = make_loader(s.train_ds, s.dev, cfg.batch_size, train=True, seed=cfg.seed)
+    val_loader = make_loader(s.val_ds, s.dev, cfg.batch_size, train=False, seed=cfg.seed)
     epochs = cfg.epochs or NAIVE_HEAD_EPOCHS
     optimizer, scheduler = head_optimizer(list(head.parameters()), cfg, epochs * len(loader))
     for epoch in range(1, epochs + 1):
-        stats = train_epoch(s.model, loader, optimizer, scheduler, _criterion(cfg), s.rt, None,
-                            f"head {epoch}/{epochs}", s.augment, head=head)
-        _end_epoch(s, "head", epoch, epochs, stats, accuracy(*predict(s.model, val_loader, s.rt)))
+        stats = train_epoch(model=s.model, loader=loader, optimizer=optimizer, scheduler=scheduler,
+                            criterion=_criterion(cfg), dev=s.dev, scaler=None, description=f"head {epoch}/{epochs}",
+                            augment=s.augment, head=head)
+        _end_epoch(s, f"head {epoch}/{epochs}", stats, accuracy(*predict(s.model, val_loader, s.dev)))
         timings.setdefault("naive_head_epoch_seconds", []).append(round(stats.seconds, 2))
 
 
-def _end_epoch(s: Session, phase: str, epoch: int, epochs: int, stats, val_acc: float) -> None:
+def _end_epoch(s: Session, step: str, stats, val_acc: float) -> None:
+    """Log one epoch ("finetune 3/15") and keep it for the curves."""
+    phase, epoch = step.split()[0], int(step.split()[1].split("/")[0])
     s.history.append({"phase": phase, "epoch": epoch, "loss": stats.loss, "val_accuracy": val_acc})
-    s.log(f"{phase} {epoch}/{epochs}  loss {stats.loss:.4f}  train_acc {stats.accuracy:.4f}  "
+    s.log(f"{step}  loss {stats.loss:.4f}  train_acc {stats.accuracy:.4f}  "
           f"held-out acc {val_acc:.4f}  {stats.seconds:.1f} s  {stats.images_per_second:.1f} img/s")
 
 
 def finetune_phase(s: Session, resume_state: dict | None) -> None:
-    cfg, rt = s.cfg, s.rt
+    cfg, dev = s.cfg, s.dev
     s.log(unfreeze_all(s.model))
     epochs = cfg.epochs or FINETUNE_EPOCHS
     model = s.model
-    if rt.distributed:
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[rt.local_rank] if rt.device.type == "cuda" else None)
-    loader = make_loader(s.train_ds, rt, cfg.batch_size, train=True, seed=cfg.seed)
-    val_loader = make_loader(s.val_ds, rt, cfg.batch_size, train=False, seed=cfg.seed)
+    if dev.distributed:
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[dev.local_rank] if dev.device.type == "cuda" else None)
+    loader = make_loader(s.train_ds, dev, cfg.batch_size, train=True, seed=cfg.seed)
+    val_loader = make_loader(s.val_ds, dev, cfg.batch_size, train=False, seed=cfg.seed)
     optimizer, scheduler = differential_optimizer(s.model, s.entry, cfg, epochs * len(loader), cfg.max_lr_head)
-    scaler = torch.amp.GradScaler("cuda") if rt.use_scaler else None
+    scaler = torch.amp.GradScaler("cuda") if dev.use_scaler else None
     start = 1
     if resume_state and resume_state.get("optimizer"):
         optimizer.load_state_dict(resume_state["optimizer"])
         scheduler.load_state_dict(resume_state["scheduler"])
         start = resume_state["epoch"] + 1
     for epoch in range(start, epochs + 1):
-        if rt.distributed:
+        if dev.distributed:
             loader.sampler.set_epoch(epoch)
-        stats = train_epoch(model, loader, optimizer, scheduler, _criterion(cfg), rt, scaler,
-                            f"finetune {epoch}/{epochs}", s.augment, freeze_bn=cfg.freeze_bn)
-        _end_epoch(s, "finetune", epoch, epochs, stats, accuracy(*predict(s.model, val_loader, rt)))
+        stats = train_epoch(model=model, loader=loader, optimizer=optimizer, scheduler=scheduler,
+                            criterion=_criterion(cfg), dev=dev, scaler=scaler, description=f"finetune {epoch}/{epochs}",
+                            augment=s.augment, freeze_bn=cfg.freeze_bn)
+        _end_epoch(s, f"finetune {epoch}/{epochs}", stats, accuracy(*predict(s.model, val_loader, dev)))
         _save_last(s, epoch, optimizer, scheduler)
 
 
 def _save(s: Session, metrics: dict) -> None:
-    if s.rt.is_main:
+    if s.dev.is_main:
         checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, s.manifest.with_updates(metrics=metrics),
                         s.cfg.to_dict())
 
 
 def _save_last(s: Session, epoch: int, optimizer, scheduler) -> None:
     """After every epoch: the model so far (usable after Ctrl-C) and the state --resume needs."""
-    if not s.rt.is_main:
+    if not s.dev.is_main:
         return
     _save(s, {"epoch": epoch})
     checkpoint.save(s.out / checkpoint.LAST_NAME, s.model, s.manifest, s.cfg.to_dict(), phase="finetune",
@@ -153,7 +157,7 @@ def _resume_state(s: Session) -> dict | None:
 
 def held_out_evaluation(s: Session) -> Evaluation:
     """The final model on the held-out split; no decision used it, so it is the estimate."""
-    logits, labels = predict(s.model, make_loader(s.val_ds, s.rt, s.cfg.batch_size, False, s.cfg.seed), s.rt)
+    logits, labels = predict(s.model, make_loader(s.val_ds, s.dev, s.cfg.batch_size, False, s.cfg.seed), s.dev)
     correct = int((logits.argmax(1) == labels).sum())
     estimate = estimate_fields(correct, len(labels), "held-out split, last epoch")
     _save(s, estimate)
@@ -176,8 +180,8 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
         **ev.details,
         "skipped_files": len(s.split.skipped),
         "train_seconds": round(seconds, 1),
-        "device": str(s.rt.device),
-        "world_size": s.rt.world_size,
+        "device": str(s.dev.device),
+        "world_size": s.dev.world_size,
         **timings,
         "history": s.history,
     }
@@ -233,18 +237,18 @@ def _train(cfg: TrainConfig, resume: bool, log: Callable[[str], None], start: fl
     s = open_session(cfg, resume, log)
     log(f"model {s.entry.name} ({s.entry.weights_source if cfg.pretrained or cfg.weights else 'random init'}), "
         f"{len(s.split.classes)} classes, {len(s.split.train) + len(s.split.val)} labelled images, "
-        f"device {s.rt.device}" + (f" x{s.rt.world_size}" if s.rt.distributed else ""))
+        f"device {s.dev.device}" + (f" x{s.dev.world_size}" if s.dev.distributed else ""))
     log(f"strategy: {s.plan.name} ({s.plan.reason})")
     timings: dict = {}
     try:
         evaluation = _run_phases(s, resume, timings)
-        metrics = finish(s, evaluation, time.perf_counter() - start, timings) if s.rt.is_main else {}
+        metrics = finish(s, evaluation, time.perf_counter() - start, timings) if s.dev.is_main else {}
         log(estimate_line(evaluation.estimate))
     except KeyboardInterrupt:
         if (s.out / checkpoint.CHECKPOINT_NAME).is_file():
             log(f"interrupted: the model so far is in {s.out}; continue with: edge train --resume --out {s.out}")
         raise
     finally:
-        teardown(s.rt)
+        teardown(s.dev)
     return RunResult(s.out, metrics.get("val_accuracy", 0.0), s.plan.name, s.plan.reason,
                      time.perf_counter() - start, metrics)

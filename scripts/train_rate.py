@@ -1,6 +1,6 @@
 """The model's own training rate on resident tensors: the ceiling a data pipeline must feed.
 
-`python -m edge.bench.train_rate --device cuda` times forward+backward+step of a zoo model on
+`python scripts/train_rate.py --device cuda` times forward+backward+step of a zoo model on
 random tensors already on the device (AMP and channels_last as the trainer uses them), so the
 images/s of a real `edge train` run can be compared with what the model alone can do.
 """

@@ -1,4 +1,6 @@
-"""Shared CLI plumbing: EdgeError -> one line on stderr and exit 1, never a traceback."""
+"""CLI plumbing every stage's command uses (below the stages; edge.cli.main sits on top of them).
+
+EdgeError or OSError -> one line on stderr and exit 1, never a traceback."""
 
 from __future__ import annotations
 

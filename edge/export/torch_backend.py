@@ -1,0 +1,37 @@
+"""PyTorch as one more backend: a torch module (eager or TorchScript) behind the runtime's interface.
+
+Parity checks, the export's reference logits and bench all run PyTorch through this one class,
+as Ultralytics' AutoBackend treats PyTorch like any other format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edge.runtime.backends import Backend
+
+
+class TorchBackend(Backend):
+    name = "torch"
+
+    def __init__(self, module: torch.nn.Module, threads: int | None = None, path: str | Path = "<pytorch>"):
+        super().__init__(path, threads)
+        self.module = module.eval()
+
+    @classmethod
+    def from_torchscript(cls, path: Path, threads: int | None = None) -> TorchBackend:
+        from edge.export.torchscript import load
+
+        return cls(load(path), threads, path).load()
+
+    def load(self) -> TorchBackend:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        return self
+
+    @torch.no_grad()
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.module(torch.from_numpy(batch)).numpy()

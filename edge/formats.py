@@ -1,0 +1,86 @@
+"""The table of artifact formats: the one place that names an artifact's file, backend and precision.
+
+Torch-free, beside the manifest: export writes each format to `path`, the runtime resolves an
+export folder through it, and bench reads names and precision from it. Which function builds a
+format lives in `edge.export.exporters` (it needs torch); a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.errors import EdgeError
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactFormat:
+    name: str  # used by --format, edge bench and export_report.json
+    path: str  # file written inside the export folder
+    backend: str  # torch | onnxruntime | openvino: what runs it
+    int8: bool = False
+    fp32_sibling: str | None = None  # the format an INT8 artifact must beat on speed
+    requires: tuple[str, ...] = ()  # formats built first (their files are inputs)
+    options: tuple[str, ...] = ()  # per-format export options it honours (checked like Ultralytics' args)
+
+    @property
+    def precision(self) -> str:
+        return "int8" if self.int8 else "fp32"
+
+
+FORMATS: dict[str, ArtifactFormat] = {f.name: f for f in (
+    ArtifactFormat(name="torchscript", path="model.ts", backend="torch"),
+    ArtifactFormat(name="onnx", path="model.onnx", backend="onnxruntime"),
+    ArtifactFormat(name="onnx-int8", path="model.int8.onnx", backend="onnxruntime", int8=True, fp32_sibling="onnx",
+                   requires=("onnx",), options=("max_drop",)),
+    ArtifactFormat(name="openvino", path="openvino/model.xml", backend="openvino", requires=("onnx",),
+                   options=("fp16_weights",)),
+    ArtifactFormat(name="openvino-int8", path="openvino-int8/model.xml", backend="openvino", int8=True,
+                   fp32_sibling="openvino", requires=("onnx", "openvino"), options=("max_drop",)),
+)}
+FP32_DEFAULT = ("torchscript", "onnx", "openvino")
+INT8_DEFAULT = ("onnx-int8", "openvino-int8")
+OPTION_FLAGS = {"max_drop": "--max-drop", "fp16_weights": "--fp16-weights"}
+
+
+def get_format(name: str) -> ArtifactFormat:
+    if name not in FORMATS:
+        raise EdgeError(f"unknown format '{name}'; choose from: {', '.join(FORMATS)}")
+    return FORMATS[name]
+
+
+def runtime_preference() -> list[ArtifactFormat]:
+    """Torch-free artifacts in the order a runtime prefers them: INT8 before FP32, ONNX before OpenVINO."""
+    usable = [f for f in FORMATS.values() if f.backend != "torch"]
+    return sorted(usable, key=lambda f: (f.backend != "onnxruntime", not f.int8))
+
+
+def resolve_formats(names: list[str] | None, int8: bool) -> list[ArtifactFormat]:
+    """Requested formats plus what they are built from, in build order."""
+    wanted = list(names) if names else list(FP32_DEFAULT)
+    if int8:
+        wanted += [n for n in INT8_DEFAULT if n not in wanted]
+    needed = {get_format(n).name for n in wanted}
+    for name in wanted:
+        needed.update(FORMATS[name].requires)
+    return [f for name, f in FORMATS.items() if name in needed]
+
+
+def check_options(chosen: list[ArtifactFormat], given: dict[str, object]) -> None:
+    """An option that no chosen format honours is an error, not silently ignored."""
+    for option, value in given.items():
+        if value in (None, False):
+            continue
+        takers = [f.name for f in FORMATS.values() if option in f.options]
+        if not any(option in f.options for f in chosen):
+            raise EdgeError(f"{OPTION_FLAGS[option]} applies to {' and '.join(takers)}; "
+                            f"add --format {takers[0]} (or --int8), or drop the flag")
+
+
+def flag_slow_int8(rows: list[dict], name_key: str, latency_key: str) -> None:
+    """Mark every INT8 row whose latency is not below its FP32 sibling's (`slower_than_fp32`)."""
+    by_name = {r[name_key]: r for r in rows}
+    for row in rows:
+        fmt = FORMATS.get(row[name_key])
+        sibling = by_name.get(fmt.fp32_sibling) if fmt and fmt.fp32_sibling else None
+        if sibling is not None:
+            row["slower_than_fp32"] = row[latency_key] >= sibling[latency_key]

@@ -1,0 +1,67 @@
+"""Train's front door: the only names export and bench import from edge.train.
+
+Like torchvision's `get_model`/`get_weight`: a run folder (or zoo name) in, a ready model and its
+manifest out, so no other stage reaches into sessions, engines or checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from edge.errors import EdgeError
+from edge.manifest import Manifest
+from edge.train import checkpoint
+from edge.train.data import Split
+
+CHECKPOINT_NAME = checkpoint.CHECKPOINT_NAME
+
+
+@dataclass
+class LoadedRun:
+    model: nn.Module  # eval mode, CPU
+    manifest: Manifest  # source_sha256 = the checkpoint file's hash
+    split: Split  # the labelled photos, paths resolved (and checked) against the data folder
+    checkpoint: Path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_split(run_dir: Path, data_override: Path | None = None) -> Split:
+    path = run_dir / "split.json"
+    if not path.is_file():
+        raise EdgeError(f"{run_dir}: no split.json; pass a run folder written by `edge train`")
+    split = Split.load(path, data_override)
+    missing = [s.path for s in split.val[:1] + split.train[:1] if not s.path.is_file()]
+    if missing:
+        raise EdgeError(f"{missing[0]}: training data moved; pass --data DIR pointing at the dataset folder")
+    return split
+
+
+def load_run(path: str | Path, data: Path | None = None) -> LoadedRun:
+    """A run folder (or its checkpoint.pt): the trained model, its manifest and its split."""
+    payload = checkpoint.load(path)
+    split = load_split(payload["path"].parent, data)
+    # exported artifacts point at the exact checkpoint they came from
+    manifest = payload["manifest"].with_updates(source_sha256=file_sha256(payload["path"]))
+    return LoadedRun(checkpoint.rebuild(payload), manifest, split, payload["path"])
+
+
+def load_zoo(name: str, weights: Path | None = None) -> tuple[nn.Module, Manifest]:
+    """A zoo model with its 1000-class ImageNet head, in eval mode, and its manifest."""
+    from edge.train.classify import imagenet_labels
+    from edge.train.models import build_imagenet_model
+    from edge.train.zoo import get_entry, manifest_for
+
+    entry = get_entry(name)
+    model = build_imagenet_model(entry, pretrained=True, weights=weights).eval()
+    return model, manifest_for(entry, entry.preprocessing, imagenet_labels(), "")
