@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import typer
+from rich.console import Console
 
 from edge.errors import EdgeError
 
@@ -35,6 +36,20 @@ def clean_errors(func: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def make_console() -> Console:
+    """Rich console; 160 columns when piped or logged, so tables are never cut at 80 (`onnx-i…`)."""
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def print_version(value: bool) -> None:
+    """typer callback of --version: print the distribution name and version, then exit."""
+    if value:
+        from edge import __version__
+
+        typer.echo(f"edge-classifier {__version__}")
+        raise typer.Exit()
 
 
 def os_error_line(exc: OSError) -> str:

@@ -26,7 +26,7 @@ from edge.atomic import write_json
 from edge.runtime import Classifier
 from edge.runtime.images import is_image_name
 from edge.train.crossval import stratified_folds
-from edge.train.estimate import wilson_interval
+from edge.estimate import wilson_interval
 
 EDGE = [sys.executable, "-m", "edge.cli.main"]
 

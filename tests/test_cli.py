@@ -73,7 +73,7 @@ def test_without_torch_train_says_how_to_install(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "error: `edge train` needs PyTorch: install the training extras with pip install 'edge[train]'"]
+        "error: `edge train` needs PyTorch: install the training extras with pip install 'edge-classifier[train]'"]
     help_run = subprocess.run([sys.executable, "-c", code, "--help"], env=_no_torch_env(), capture_output=True,
                               text=True, cwd=tmp_path)
     assert help_run.returncode == 0 and "infer" in help_run.stdout

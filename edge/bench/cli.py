@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from edge.cli_support import clean_errors
+from edge.cli_support import clean_errors, make_console
 
-console = Console(width=160)
+console = make_console()
 
 
 def _table(result: dict) -> Table:
@@ -42,11 +41,20 @@ def bench(
     repeats: Annotated[int, typer.Option(help="Batch-1 runs per format for the latency percentiles.")] = 100,
     sweep_threads: Annotated[bool, typer.Option("--sweep-threads", help="Also record latency per thread count "
                                                 "for the fastest format into a device profile.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own output (NNCF, ONNX "
+                                          "Runtime, torch).")] = False,
 ) -> None:
-    """Benchmark every format of a run: accuracy, agreement, latency, throughput, size, memory."""
+    """Benchmark every format of a run: accuracy, agreement, latency, throughput, size, memory.
+
+    Example:
+
+      edge bench runs/flowers --export-dir exports/flowers --out benchmarks/flowers
+    """
     from edge.bench.run import bench as run_bench
     from edge.bench.sweep import record_sweep
+    from edge.chatter import set_verbose
 
+    set_verbose(verbose)
     if device is not None:
         from edge.devices.profiles import get_profile
 

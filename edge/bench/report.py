@@ -26,23 +26,40 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+COLOURS = {"pytorch": "tab:gray", "torchscript": "tab:brown", "onnx": "tab:blue", "onnx-int8": "tab:cyan",
+           "openvino": "tab:purple", "openvino-int8": "tab:pink"}  # fixed per format: same colour every run
+
+
 def plot(result: dict, path: Path) -> None:
+    """Accuracy vs batch-1 latency, each accuracy with its 95 % interval over the images it came from."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    from edge.estimate import wilson_interval
+
+    n = result["images"]
+    fig, ax = plt.subplots(figsize=(8, 4.8))
     for i, row in enumerate(sorted(result["rows"], key=lambda r: r["latency_ms_p50"])):
-        ax.scatter(row["latency_ms_p50"], 100 * row["accuracy"], s=60)
-        ax.annotate(row["format"], (row["latency_ms_p50"], 100 * row["accuracy"]), textcoords="offset points",
-                    xytext=(5, 6 if i % 2 else -12))  # alternate above/below: neighbours in latency
+        acc = 100 * row["accuracy"]
+        low, high = wilson_interval(round(row["accuracy"] * n), n)
+        colour = COLOURS.get(row["format"], "tab:orange" if row.get("peer") else "black")
+        marker = "s" if row.get("peer") else "o"
+        ax.errorbar(row["latency_ms_p50"], acc, yerr=[[acc - 100 * low], [100 * high - acc]], fmt=marker,
+                    color=colour, capsize=3, markersize=7)
+        ax.annotate(row["format"], (row["latency_ms_p50"], acc), textcoords="offset points",
+                    xytext=(6, 8 if i % 2 else -14), fontsize=8)  # alternate above/below: neighbours in latency
     ax.set_xscale("log")
     for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
         axis(matplotlib.ticker.FormatStrFormatter("%g"))  # 3, 5, 10 ms rather than 3x10^0
+    accs = [100 * r["accuracy"] for r in result["rows"]]
+    ax.set_ylim(max(0, min(accs) - 12), min(100, max(accs) + 6))  # intervals fit; one photo is no cliff
+    lat = [r["latency_ms_p50"] for r in result["rows"]]
+    ax.set_xlim(min(lat) / 1.4, max(lat) * 1.8)  # room for the labels of the outermost points
     ax.set_xlabel("latency p50, batch 1 (ms, log scale)")
-    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylabel(f"accuracy on {n} held-out photos (%), 95% CI")
     ax.set_title(f"accuracy vs latency ({result['machine']['cpu'][:40]})")
     ax.grid(True, alpha=0.3)
     with atomic_path(path) as tmp:

@@ -31,5 +31,5 @@ def record_sweep(result: dict, export_dir: Path, run_dir: Path, out: Path) -> st
         'name = "measured"', f'description = "measured by edge bench on {result["machine"]["cpu"]}"',
         f'arch = "{result["machine"]["arch"]}"', "cpu_match = []", f"threads = {best['threads']}",
         f'backend = "{fmt.backend}"', f'precision = "{fmt.precision}"', f'artifact = "{fmt.path}"',
-        'input_size_advice = "as trained"', 'camera = "OpenCV"', 'install = "pip install edge"', ""]))
+        'input_size_advice = "as trained"', 'camera = "OpenCV"', 'install = "pip install edge-classifier"', ""]))
     return f"thread sweep for {fastest}: " + ", ".join(f"{r['threads']}t {r['latency_ms_p50']:.2f} ms" for r in sweep)

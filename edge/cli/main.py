@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from edge.cli_support import clean_errors, run, torch_available
+from edge.cli_support import clean_errors, print_version, run, torch_available
 from edge.devices.cli import app as devices_app
 from edge.errors import EdgeError
 from edge.runtime.cli import infer
@@ -16,6 +18,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=print_version, is_eager=True,
+                                                   help="Print the version and exit.")] = False) -> None:
+    """Photos -> a fast, verified image classifier for a Raspberry Pi or a laptop."""
+
+
 app.command("infer", help="Classify images, folders, videos or cameras (same as edge-infer).")(infer)
 app.add_typer(devices_app, name="devices", help="Device profiles: list, show, detect.")
 
@@ -25,7 +33,7 @@ TORCH_COMMANDS = ("train", "export", "bench", "classify")
 def _needs_torch(name: str):
     @clean_errors
     def missing(ctx: typer.Context) -> None:
-        raise EdgeError(f"`edge {name}` needs PyTorch: install the training extras with pip install 'edge[train]'")
+        raise EdgeError(f"`edge {name}` needs PyTorch: install the training extras with pip install 'edge-classifier[train]'")
 
     return missing
 
@@ -42,7 +50,8 @@ if torch_available():
 else:
     extra = {"allow_extra_args": True, "ignore_unknown_options": True}
     for _name in TORCH_COMMANDS:
-        app.command(_name, context_settings=extra, help="Needs PyTorch: pip install edge\\[train]")(_needs_torch(_name))
+        app.command(_name, context_settings=extra,
+                    help="Needs PyTorch: pip install edge-classifier\\[train]")(_needs_torch(_name))
 
 
 def main() -> None:

@@ -6,15 +6,14 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from edge.cli_support import clean_errors
+from edge.cli_support import clean_errors, make_console
 from edge.devices.profiles import detect as detect_profile
 from edge.devices.profiles import get_profile, load_profiles
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
-console = Console()
+console = make_console()
 
 
 @app.command("list")

@@ -8,7 +8,10 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
-import tomllib
+try:  # Python 3.11+
+    import tomllib
+except ImportError:  # Python 3.10: the same parser, as a package
+    import tomli as tomllib
 
 from edge.errors import EdgeError
 
@@ -29,7 +32,8 @@ class DeviceProfile:
     notes: str = ""
 
     def resolved_threads(self) -> int:
-        return self.threads or os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+        return min(self.threads, cores) if self.threads else cores  # never more threads than cores
 
 
 def _profile_files() -> list:
@@ -68,13 +72,25 @@ def detect(machine: str | None = None, cpuinfo: str | None = None) -> tuple[Devi
     profiles = load_profiles()
     is_arm = machine in ("aarch64", "arm64")
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("Model")), "")
+    model = model or next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                           if line.startswith("model name")), "")
     for profile in profiles.values():
         if profile.arch == ("aarch64" if is_arm else "x86_64") and profile.cpu_match:
-            hits = [m for m in profile.cpu_match if m in cpuinfo or m in model]
-            if hits and (is_arm or len(hits) == len(profile.cpu_match)):
-                return profile, f"{machine}, cpu matches {', '.join(hits)}"
+            hits = [m for m in profile.cpu_match if m in model or (is_arm and m in cpuinfo)]
+            if hits:
+                return profile, f"{machine}, cpu '{model}' matches {', '.join(hits)}"
     if is_arm:
         return profiles["generic-arm64"], f"{machine}, no known board matched"
     cores = os.cpu_count() or 1
     name = "x86-laptop" if cores <= 8 else "x86-server"
-    return profiles[name], f"{machine}, {cores} cores"
+    return profiles[name], f"{machine}, cpu '{model or 'unknown'}', {cores} cores"
+
+
+def arch_mismatch(profile: DeviceProfile, machine: str | None = None) -> str | None:
+    """A one-line note when a profile is used on a machine of another architecture."""
+    machine = (machine or platform.machine()).lower()
+    here = "aarch64" if machine in ("aarch64", "arm64") else "x86_64"
+    if profile.arch != here:
+        return (f"note: profile {profile.name} is for {profile.arch} and this machine is {here}; its thread count "
+                "and artifact choice apply, but speed here says nothing about the device")
+    return None

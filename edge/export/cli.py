@@ -6,18 +6,17 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from edge.cli_support import clean_errors
+from edge.cli_support import clean_errors, make_console
 
-console = Console()
+console = make_console()
 
 
 def _table(report: dict) -> Table:
     table = Table(title=f"export parity vs PyTorch ({report['images']} images, {report['threads']} threads)")
     for col in ("format", "agreement", "max |Δlogit|", "accuracy", "drop (pts)", "size MB", "ms (b=1)", "export s"):
-        table.add_column(col, justify="right" if col != "format" else "left")
+        table.add_column(col, justify="right" if col != "format" else "left", no_wrap=True)
     for r in report["formats"]:
         acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.4f}"
         drop = "-" if r["accuracy_drop"] is None else f"{r['accuracy_drop']:+.2f}"
@@ -45,10 +44,21 @@ def export(
     weights: Annotated[Optional[Path], typer.Option(help="zoo: only, local ImageNet state dict.")] = None,
     fp16_weights: Annotated[bool, typer.Option("--fp16-weights", help="OpenVINO FP32 IR with FP16-stored weights.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier export in --out (never other files).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own output (NNCF, ONNX "
+                                          "Runtime, torch).")] = False,
 ) -> None:
-    """Export a run to deployable artifacts, each checked against the PyTorch model."""
+    """Export a run to deployable artifacts, each checked against the PyTorch model.
+
+    Examples:
+
+      edge export runs/flowers --out exports/flowers --int8
+
+      edge export runs/flowers --out exports/flowers --format onnx-int8 --max-drop 0.5 --force
+    """
+    from edge.chatter import set_verbose
     from edge.export.pipeline import export as run_export
 
+    set_verbose(verbose)
     report = run_export(source=source, out=out, formats=format, int8=int8, data=data, max_drop=max_drop,
                         calibration_size=calibration_size, threads=threads, weights=weights, log=console.print,
                         fp16_weights=fp16_weights, force=force)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.chatter import third_party_output
 from edge.errors import EdgeError
 from edge.export import bias_correction, selection
 from edge.export.job import ExportJob
@@ -83,6 +84,15 @@ def _edge_nodes(model_path: Path) -> list[str]:
 
 
 def _quantize(pre: Path, job: ExportJob, s: Setting, out: Path) -> Path:
+    with third_party_output():
+        _quantize_static(pre, job, s, out)
+    if s.bias_correction:
+        step = max(1, len(job.calibration) // BIAS_CORRECTION_IMAGES)
+        bias_correction.correct(pre, out, job.calibration[::step][:BIAS_CORRECTION_IMAGES], job.threads)
+    return out
+
+
+def _quantize_static(pre: Path, job: ExportJob, s: Setting, out: Path) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     quantize_static(
@@ -94,10 +104,6 @@ def _quantize(pre: Path, job: ExportJob, s: Setting, out: Path) -> Path:
                        "CalibStridedMinMax": chunk_size(len(job.calibration))},
         calibration_cache_path=str(pre.with_name("calibration-minmax.json")),
     )
-    if s.bias_correction:
-        step = max(1, len(job.calibration) // BIAS_CORRECTION_IMAGES)
-        bias_correction.correct(pre, out, job.calibration[::step][:BIAS_CORRECTION_IMAGES], job.threads)
-    return out
 
 
 def export(job: ExportJob) -> Path:

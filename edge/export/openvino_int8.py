@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.chatter import third_party_output
 from edge.errors import EdgeError
 from edge.export import selection
 from edge.export.job import ExportJob
@@ -43,8 +44,9 @@ def _quantize(job: ExportJob, name: str, out: Path) -> Path:
     import nncf
 
     out.mkdir(parents=True, exist_ok=True)
-    quantized = nncf.quantize(_fp32(job), _calibration(job), subset_size=len(job.calibration),
-                              **SETTINGS[name](nncf))
+    with third_party_output():
+        quantized = nncf.quantize(_fp32(job), _calibration(job), subset_size=len(job.calibration),
+                                  **SETTINGS[name](nncf))
     return save(quantized, out / "model.xml", job.manifest.with_updates(precision="int8"))
 
 
@@ -59,10 +61,11 @@ def _controlled(job: ExportJob, out: Path) -> Path:
         return float(np.mean([int(np.argmax(compiled(x, share_inputs=False)[output]) == y) for x, y in data]))
 
     out.mkdir(parents=True, exist_ok=True)
-    quantized = nncf.quantize_with_accuracy_control(
-        _fp32(job), _calibration(job), nncf.Dataset(val_items, lambda item: item[0]), validate,
-        max_drop=job.budget / 100.0, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(job.calibration),
-    )
+    with third_party_output():
+        quantized = nncf.quantize_with_accuracy_control(
+            _fp32(job), _calibration(job), nncf.Dataset(val_items, lambda item: item[0]), validate,
+            max_drop=job.budget / 100.0, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(job.calibration),
+        )
     return save(quantized, out / "model.xml", job.manifest.with_updates(precision="int8"))
 
 

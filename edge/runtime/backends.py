@@ -72,7 +72,8 @@ class OpenVINOBackend(Backend):
         try:
             import openvino as ov
         except ImportError:
-            raise EdgeError(f"{self.path}: OpenVINO models need the openvino package: pip install 'edge[openvino]'") from None
+            raise EdgeError(f"{self.path}: OpenVINO models need the openvino package: "
+                            "pip install 'edge-classifier[openvino]'") from None
         core = ov.Core()
         try:
             self.model = core.read_model(str(self.path))

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from edge.cli_support import clean_errors, run
+from edge.cli_support import clean_errors, print_version, run
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier, Prediction
 from edge.runtime.stats import Summary
@@ -35,9 +35,12 @@ def _apply_profile(device: str | None, artifact: Path, threads: int | None) -> t
     """A device profile sets the thread count and, for an export folder, which artifact to run."""
     if device is None:
         return artifact, threads
-    from edge.devices.profiles import get_profile
+    from edge.devices.profiles import arch_mismatch, get_profile
 
     profile = get_profile(device)
+    note = arch_mismatch(profile)
+    if note:
+        _report(note)
     if artifact.is_dir() and (artifact / profile.artifact).is_file():
         artifact = artifact / profile.artifact
     return artifact, threads or profile.resolved_threads()
@@ -120,12 +123,21 @@ def infer(
     stride: Annotated[int, typer.Option(help="Video files: classify every N-th frame.")] = 1,
     summary_json: Annotated[Optional[Path], typer.Option(help="Also write the summary here as JSON.")] = None,
     list_cameras: Annotated[bool, typer.Option("--list-cameras", help="List cameras OpenCV can open, then exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
-    """Classify images, folders, videos or camera frames with an exported model (no torch needed)."""
+    """Classify images, folders, videos or camera frames with an exported model (no torch needed).
+
+    Examples:
+
+      edge-infer exports/flowers photos/ --json          # a folder, JSON lines on stdout
+
+      edge-infer exports/flowers/model.int8.onnx 0 --show   # the webcam, in a window
+    """
     if list_cameras:
         from edge.runtime.sources import list_cameras as find
 
-        typer.echo("\n".join(find()) or "no cameras found")
+        typer.echo("\n".join(find()) or "no cameras found (OpenCV opened none of /dev/video* or indices 0-7)")
         return
     if artifact is None or source is None:
         raise EdgeError("usage: edge-infer ARTIFACT SOURCE (see edge-infer --help)")
@@ -139,6 +151,7 @@ def infer(
         if path is not None:
             check_new_file(path, flag)
     clf = Classifier(artifact, backend=backend, threads=threads, manifest=manifest, spin_wait=kind != "images")
+    _report(f"model: {clf.path} ({clf.backend.name}, {clf.manifest.precision}, {clf.backend.threads} threads)")
     from edge.runtime.annotate import FrameSink
 
     sink = FrameSink(show, save, _source_fps(source, stride) if kind == "video" else None) if (show or save) else None

@@ -95,6 +95,7 @@ def video_fps(path: str) -> float | None:
 def open_capture(spec: str):
     import cv2
 
+    quiet_opencv()
     return cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
 
 
@@ -185,10 +186,18 @@ def picamera_frames(limit: int | None = None) -> Iterator[Frame]:
         camera.stop()
 
 
+def quiet_opencv() -> None:
+    """OpenCV prints a WARN line for every device it cannot open; our own message says it once."""
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def list_cameras(max_index: int = 8) -> list[str]:
     """Video devices OpenCV can open: /dev/video* on Linux, else indices 0..max_index-1."""
     import cv2
 
+    quiet_opencv()
     devices = sorted(glob.glob("/dev/video*"))
     candidates = devices or [str(i) for i in range(max_index)]
     found = []

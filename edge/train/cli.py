@@ -6,56 +6,81 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from edge.cli_support import clean_errors
+from edge.cli_support import clean_errors, make_console
 from edge.errors import EdgeError
+from edge.train.config import TrainConfig
 
-console = Console()
+console = make_console()
+DEFAULTS = TrainConfig()
+
+
+def _opt(name: str, text: str) -> typer.models.OptionInfo:
+    """An option whose help shows the config default it overrides (options stay None when not given)."""
+    return typer.Option(help=f"{text} (default: {getattr(DEFAULTS, name)})")
 
 
 @clean_errors
 def train(
     *,
     data: Annotated[Optional[Path], typer.Argument(help="Image folder: one sub-folder per class, or train/ + val/.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to write.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Zoo model name (default efficientnet_lite0).")] = None,
-    strategy: Annotated[Optional[str], typer.Option(help="auto | feature-extract | finetune.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs of the main phase (default: by strategy).")] = None,
-    cv_folds: Annotated[Optional[int], typer.Option(help="Cross-validation folds for the head and the estimate.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
-    lr_backbone: Annotated[Optional[float], typer.Option(help="AdamW base LR of the backbone.")] = None,
-    lr_head: Annotated[Optional[float], typer.Option(help="AdamW base LR of the head.")] = None,
-    max_lr_backbone: Annotated[Optional[float], typer.Option(help="OneCycle peak LR of the backbone.")] = None,
-    max_lr_head: Annotated[Optional[float], typer.Option(help="OneCycle peak LR of the head.")] = None,
-    feature_views: Annotated[Optional[int], typer.Option(help="Augmented views per image when caching features.")] = None,
-    dropout: Annotated[Optional[float], typer.Option(help="Dropout before the new Linear head.")] = None,
-    val_fraction: Annotated[Optional[float], typer.Option(help="Held-out fraction per class (default 0.2).")] = None,
-    num_workers: Annotated[Optional[int], typer.Option(help="DataLoader workers (-1: sized to the machine).")] = None,
-    weight_decay: Annotated[Optional[float], typer.Option(help="AdamW weight decay.")] = None,
-    label_smoothing: Annotated[Optional[float], typer.Option(help="Cross-entropy label smoothing.")] = None,
-    image_size: Annotated[Optional[int], typer.Option(help="Input size override (crop); resize keeps the ratio.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for split, init and augmentation.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to write (default: runs/train, then "
+                                                "runs/train2, ...: never an existing run).")] = None,
+    model: Annotated[Optional[str], _opt("model", "Zoo model name (efficientnet_lite0/1/2, mobilenet_v3_*, ...).")] = None,
+    strategy: Annotated[Optional[str], _opt("strategy", "auto | feature-extract | finetune.")] = None,
+    epochs: Annotated[Optional[int], _opt("epochs", "SGD epochs (finetune 15, uncached head 10 when None).")] = None,
+    cv_folds: Annotated[Optional[int], _opt("cv_folds", "Cross-validation folds for the head and the estimate.")] = None,
+    batch_size: Annotated[Optional[int], _opt("batch_size", "Batch size.")] = None,
+    lr_backbone: Annotated[Optional[float], _opt("lr_backbone", "AdamW base LR of the backbone.")] = None,
+    lr_head: Annotated[Optional[float], _opt("lr_head", "AdamW base LR of the head.")] = None,
+    max_lr_backbone: Annotated[Optional[float], _opt("max_lr_backbone", "OneCycle peak LR of the backbone.")] = None,
+    max_lr_head: Annotated[Optional[float], _opt("max_lr_head", "OneCycle peak LR of the head.")] = None,
+    feature_views: Annotated[Optional[int], _opt("feature_views", "Augmented views per photo for the cached-feature "
+                                                 "head (CV tries 0 and N).")] = None,
+    dropout: Annotated[Optional[float], _opt("dropout", "Dropout before the new Linear head.")] = None,
+    val_fraction: Annotated[Optional[float], _opt("val_fraction", "Held-out fraction per class (finetune).")] = None,
+    num_workers: Annotated[Optional[int], _opt("num_workers", "DataLoader workers (-1: sized to the machine).")] = None,
+    weight_decay: Annotated[Optional[float], _opt("weight_decay", "AdamW weight decay.")] = None,
+    label_smoothing: Annotated[Optional[float], _opt("label_smoothing", "Cross-entropy label smoothing.")] = None,
+    image_size: Annotated[Optional[int], _opt("image_size", "Input size override (crop); resize keeps the ratio.")] = None,
+    seed: Annotated[Optional[int], _opt("seed", "Seed for split, folds, init and augmentation.")] = None,
+    device: Annotated[Optional[str], _opt("device", "auto | cpu | cuda.")] = None,
     no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Random init (no weights).")] = False,
     weights: Annotated[Optional[Path], typer.Option(help="Local ImageNet state dict for the backbone.")] = None,
     no_cache_features: Annotated[bool, typer.Option("--no-cache-features", help="Run the frozen backbone every epoch.")] = False,
     config: Annotated[Optional[Path], typer.Option(help="TOML/YAML/JSON file with any of these settings.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run in --out.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier run in --out (never other files).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own output (NNCF, ONNX "
+                                          "Runtime, torch).")] = False,
 ) -> None:
-    """Fine-tune a pretrained classifier on an image folder; write RUN_DIR/checkpoint.pt and friends."""
+    """Train a classifier on an image folder; write RUN_DIR/checkpoint.pt, manifest.json, metrics.json ...
+
+    Examples:
+
+      edge train photos/                                   # -> runs/train (then runs/train2, ...)
+
+      edge train photos/ --out runs/flowers --model efficientnet_lite1
+
+      edge train --resume --out runs/flowers               # continue after Ctrl-C
+    """
+    from edge.chatter import set_verbose
     from edge.train.config import load_config
     from edge.train.run import train as run_training
     from edge.train.session import resolve_resume_config
 
+    set_verbose(verbose)
     if resume:
         if out is None:
             raise EdgeError("--resume needs --out RUN_DIR of the interrupted run")
         cfg = resolve_resume_config(out)
     else:
-        if data is None or out is None:
-            raise EdgeError("edge train needs DATA_DIR and --out RUN_DIR (e.g. edge train photos/ --out runs/flowers)")
+        if data is None:
+            raise EdgeError("edge train needs DATA_DIR, a folder with one sub-folder per class (edge train photos/)")
+        if out is None:
+            from edge.ownership import next_numbered
+
+            out = next_numbered(Path("runs/train"))
         keys = config_keys()
         overrides = {k: v for k, v in locals().items() if k in keys}
         overrides.update(data=str(data), out=str(out), weights=str(weights) if weights else None)
@@ -83,7 +108,6 @@ def config_keys() -> set[str]:
 @clean_errors
 def classify(
     image: Annotated[Path, typer.Argument(help="A photo.")],
-    imagenet: Annotated[bool, typer.Option("--imagenet", help="Use the zoo model's ImageNet head.")] = True,
     model: Annotated[str, typer.Option(help="Zoo model name.")] = "efficientnet_lite0",
     weights: Annotated[Optional[Path], typer.Option(help="Local ImageNet state dict.")] = None,
     top_k: Annotated[int, typer.Option(help="How many labels.")] = 5,

@@ -46,11 +46,12 @@ def extract_bank(s: Session) -> tuple[crossval.FeatureBank, float]:
     common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": cfg.batch_size, "seed": cfg.seed}
     center, flipped = (features.extract(ds=ds, views=1, description=name, **common).x
                        for ds, name in zip(views, ("features: centre", "features: mirrored")))
-    augmented = features.extract(ds=ImageDataset(samples, train_transform(s.pre, cfg.min_scale)),
-                                 views=cfg.feature_views, description=f"features: {cfg.feature_views} augmented views",
-                                 augment=s.augment, **common)
-    n = len(samples)
-    aug = augmented.x.view(cfg.feature_views, n, -1).transpose(0, 1).contiguous().cpu()  # (N, V, D)
+    n, views = len(samples), cfg.feature_views
+    aug = torch.empty(n, 0, center.shape[1])
+    if views:
+        augmented = features.extract(ds=ImageDataset(samples, train_transform(s.pre, cfg.min_scale)), views=views,
+                                     description=f"features: {views} augmented views", augment=s.augment, **common)
+        aug = augmented.x.view(views, n, -1).transpose(0, 1).contiguous().cpu()  # (N, V, D)
     labels = torch.tensor([x.label for x in samples])
     bank = crossval.FeatureBank(center.cpu(), flipped.cpu(), aug, labels, len(s.split.classes))
     return bank, time.perf_counter() - start

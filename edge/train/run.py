@@ -22,9 +22,9 @@ from edge.train import checkpoint
 from edge.train.config import TrainConfig
 from edge.train.device import teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
-from edge.train.estimate import estimate_fields, estimate_line
+from edge.estimate import estimate_fields, estimate_line
 from edge.train.models import get_submodule
-from edge.train.report import confusion_matrix, per_class_accuracy, plot_confusion, plot_curves
+from edge.train.report import confusion_matrix, per_class_accuracy, plot_confusion, plot_curves, plot_cv
 from edge.train.session import Session, open_session
 from edge.train.strategy import differential_optimizer, freeze_backbone, head_optimizer, unfreeze_all
 
@@ -197,6 +197,9 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
     plot_confusion(matrix, s.split.classes, s.out / "confusion_matrix.png")
     if s.history:
         plot_curves(s.history, s.out / "training_curves.png")
+    elif "cv_accuracy_by_setting" in metrics:
+        plot_cv(metrics["cv_accuracy_by_setting"], metrics["head_setting"], metrics["estimate_photos"],
+                s.out / "training_curves.png")
     return metrics
 
 

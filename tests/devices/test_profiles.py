@@ -26,8 +26,21 @@ def test_detect_pi_boards_and_fallbacks():
     assert detect("aarch64", PI5_CPUINFO)[0].name == "raspberry-pi-5"
     assert detect("aarch64", PI4_CPUINFO)[0].name == "raspberry-pi-4"
     assert detect("aarch64", "processor: 0\n")[0].name == "generic-arm64"
-    assert detect("x86_64", "flags: avx2 avx512_vnni amx\n")[0].name == "x86-server"
-    assert detect("x86_64", "flags: avx2\n")[0].name in ("x86-laptop", "x86-server")
+    epyc = "model name\t: AMD EPYC 9B14\nflags\t: avx2 avx512_vnni\n"
+    assert detect("x86_64", epyc)[0].name == "x86-server"  # a 2-core cloud EPYC is a server, not a laptop
+    assert detect("x86_64", "model name\t: Intel(R) Xeon(R) Platinum 8480+\nflags\t: amx\n")[0].name == "x86-server"
+    laptop = "model name\t: 11th Gen Intel(R) Core(TM) i7-1165G7\nflags\t: avx512_vnni\n"
+    assert detect("x86_64", laptop)[0].name in ("x86-laptop", "x86-server")  # by core count
+
+
+def test_profile_threads_never_exceed_cores_and_foreign_arch_is_noted():
+    import os
+
+    from edge.devices.profiles import arch_mismatch
+
+    assert get_profile("x86-laptop").resolved_threads() <= (os.cpu_count() or 1)
+    assert "is for aarch64" in arch_mismatch(get_profile("raspberry-pi-5"), "x86_64")
+    assert arch_mismatch(get_profile("raspberry-pi-5"), "aarch64") is None
 
 
 def test_cli_list_show_detect():

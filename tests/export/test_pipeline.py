@@ -82,7 +82,7 @@ def test_bad_inputs_are_one_line_errors(tiny_run, tmp_path):
 
 
 def test_failed_export_keeps_the_previous_folder(tiny_run, tmp_path, monkeypatch):
-    from edge.export import onnx_fp32
+    from edge.export.exporters import EXPORTERS
 
     out = tmp_path / "export"
     out.mkdir()
@@ -92,7 +92,7 @@ def test_failed_export_keeps_the_previous_folder(tiny_run, tmp_path, monkeypatch
     def boom(job):
         raise RuntimeError("converter crashed")
 
-    monkeypatch.setattr(onnx_fp32, "export", boom)
+    monkeypatch.setitem(EXPORTERS, "onnx", boom)
     result = _export(str(tiny_run), "--out", str(out), "--format", "onnx", "--force")
     assert result.exit_code == 1 and "onnx export failed: RuntimeError: converter crashed" in result.output
     assert (out / "model.onnx").read_text() == "previous"

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from edge.train import crossval, linear_head
-from edge.train.estimate import estimate_line, wilson_interval
+from edge.estimate import estimate_line, wilson_interval
 
 SMALL_GRID = [crossval.Setting(1e-3, 0), crossval.Setting(3e-2, 1)]
 
@@ -67,7 +67,7 @@ def test_wilson_interval(correct, total, low, high):
 
 
 def test_estimate_line_names_method_and_photos():
-    from edge.train.estimate import estimate_fields
+    from edge.estimate import estimate_fields
 
     line = estimate_line(estimate_fields(545, 600, "nested 5-fold CV"))
     assert line == "estimated accuracy on unseen photos: 90.8% (95% CI 88.3-92.9, nested 5-fold CV, 600 photos)"

@@ -132,7 +132,7 @@ def test_classify_imagenet_cli(tmp_path):
 
     photo = real_photos(1, ("daisy",))["daisy"][0]
     Image.open(photo).save(tmp_path / "daisy.png")
-    result = runner.invoke(app, ["classify", "--imagenet", str(tmp_path / "daisy.png")])
+    result = runner.invoke(app, ["classify", str(tmp_path / "daisy.png")])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "%" in line]
     assert len(lines) == 5 and "daisy" in lines[0]

@@ -1,0 +1,33 @@
+"""Third-party output (NNCF progress bars and INFO lines, ONNX Runtime calibration notes, torch's
+CUDA warning on CPU machines) stays behind `--verbose`: by default a person sees our lines only."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Iterator
+
+NOISY_LOGGERS = ("nncf", "torch.utils.cpp_extension", "onnxruntime", "root", "openvino")
+_verbose = False
+
+
+def set_verbose(verbose: bool) -> None:
+    """Called once by a command: quiets (or restores) the libraries' loggers."""
+    global _verbose
+    _verbose = verbose
+    level = logging.NOTSET if verbose else logging.ERROR
+    for name in NOISY_LOGGERS:
+        logging.getLogger(None if name == "root" else name).setLevel(level if name != "root" else
+                                                                      (logging.WARNING if verbose else logging.ERROR))
+
+
+@contextlib.contextmanager
+def third_party_output() -> Iterator[None]:
+    """Swallow what a library prints to stdout/stderr from Python (progress bars), unless verbose."""
+    if _verbose:
+        yield
+        return
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
