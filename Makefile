@@ -45,7 +45,7 @@ infer:
 	$(VENV)/bin/edge-infer $(EXPORT)/model.int8.onnx $(DATA)
 
 bench:
-	$(VENV)/bin/edge bench $(RUN) --export-dir $(EXPORT) --out $(BENCH_OUT)
+	$(VENV)/bin/edge bench $(RUN) --export-dir $(EXPORT) --out $(BENCH_OUT) --peers
 
 soak:
 	$(VENV)/bin/python scripts/soak.py $(EXPORT)/model.int8.onnx --out benchmarks/soak/result.json

@@ -28,6 +28,7 @@ def third_party_output() -> Iterator[None]:
     if _verbose:
         yield
         return
+    set_verbose(False)  # again: NNCF resets its logger's level when it is first imported
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         yield

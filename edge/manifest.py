@@ -37,6 +37,8 @@ class Manifest:
     metrics: dict[str, Any] = field(default_factory=dict)  # e.g. {"val_accuracy": 0.95}
     created_by: dict[str, str] = field(default_factory=dict)  # tool and library versions
     source_sha256: str = ""  # hash of what this was made from (split for a run, checkpoint for exports)
+    # Added later, so optional in JSON: a manifest written before them still loads and behaves as before.
+    temperature: float = 1.0  # softmax(logits / temperature): fit on held-out predictions so "90%" means 90%
 
     @property
     def num_classes(self) -> int:
@@ -74,7 +76,9 @@ class Manifest:
             )
         values = {}
         for f in fields(cls):
-            if f.name not in data:  # every field is required in JSON, even those with Python defaults
+            if f.name in OPTIONAL_FIELDS and f.name not in data:
+                continue
+            if f.name not in data:  # every original field is required in JSON, even those with Python defaults
                 raise EdgeError(f"{source}: manifest field '{f.name}' is missing")
             values[f.name] = _check(f.name, data[f.name], source)
         manifest = cls(**values)
@@ -96,6 +100,8 @@ class Manifest:
             raise EdgeError(f"{source}: manifest fields 'crop_size'/'input_size' disagree")
         if not all(math.isfinite(v) for v in (*self.mean, *self.std)):
             raise EdgeError(f"{source}: manifest fields 'mean'/'std' must be finite numbers")
+        if not (math.isfinite(self.temperature) and 0.01 <= self.temperature <= 100):
+            raise EdgeError(f"{source}: manifest field 'temperature' must be a number in 0.01..100")
         if any(s <= 0 for s in self.std):
             raise EdgeError(f"{source}: manifest field 'std' must be positive")
         if self.input_size[0] != 3:
@@ -121,7 +127,9 @@ _SCHEMA: dict[str, tuple[type, type | None, int | None]] = {
     "metrics": (dict, None, None),
     "created_by": (dict, None, None),
     "source_sha256": (str, None, None),
+    "temperature": (float, None, None),
 }
+OPTIONAL_FIELDS = {"temperature"}  # fields newer than schema 1's first release
 
 
 def _is(value: Any, kind: type) -> bool:
@@ -142,7 +150,7 @@ def _check(name: str, value: Any, source: str) -> Any:
         if elem is not None and not all(_is(v, elem) for v in value):
             raise EdgeError(f"{source}: manifest field '{name}' must hold {elem.__name__} items")
         return tuple(float(v) for v in value) if elem is float else tuple(value)
-    return value
+    return float(value) if kind is float else value
 
 
 def read_manifest(path: str | Path) -> Manifest:

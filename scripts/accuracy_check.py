@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from edge.atomic import write_json
+from edge.estimate import wilson_interval
 from edge.runtime import Classifier
 from edge.runtime.images import is_image_name
 from edge.train.crossval import stratified_folds
-from edge.estimate import wilson_interval
 
 EDGE = [sys.executable, "-m", "edge.cli.main"]
 

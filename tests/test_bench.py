@@ -52,3 +52,27 @@ def test_pipeline_ceiling_counts_preprocessing_core_time():
     # 2 cores at 500 img/s is 4 core-ms of inference per image; + 2 ms of decoding -> 6 core-ms
     assert abs(ceiling_ips(500.0, 2.0, 2) - 2000 / 6) < 1e-9
     assert ceiling_ips(500.0, 0.0, 2) == 500.0
+
+
+def test_peers_are_rows_marked_peer_with_their_floor(tiny_run, tiny_export, tmp_path):
+    out = tmp_path / "bench"
+    result = runner.invoke(app, ["bench", str(tiny_run), "--export-dir", str(tiny_export), "--out", str(out),
+                                 "--formats", "onnx-int8", "--repeats", "5", "--peers"])
+    data = json.loads((out / "bench.json").read_text())
+    peers = [r for r in data["rows"] if r.get("peer")]
+    assert {r["format"] for r in peers} >= {"peer:ort-quantize_static", "peer:nncf.quantize"}, result.output
+    for row in peers:
+        assert row["note"] and row["precision"] in ("fp32", "bf16", "int8") and row["floor_ms"] > 0
+        assert row["below_floor"] is (row["latency_ms_p50"] < row["floor_ms"])
+    assert "Peers (each library's documented default path" in (out / "bench.md").read_text()
+    assert result.exit_code == (1 if any(r["below_floor"] for r in data["rows"]) else 0)
+
+
+def test_floor_is_the_larger_of_compute_and_memory():
+    from edge.bench.run import floor_ms
+
+    info = {"model_gflops": 1.0, "peak_fp32_gflops": 100.0, "peak_int8_gops": 400.0, "peak_bf16_gflops": 200.0,
+            "memory_gbs": 10.0}
+    assert floor_ms(info, "fp32", 5.0) == (10.0, "compute")  # 1 GFLOP at 100 GFLOP/s
+    assert floor_ms(info, "bf16", 5.0) == (5.0, "compute")
+    assert floor_ms(info, "int8", 50.0) == (5.0, "memory")  # 50 MB at 10 GB/s beats 2.5 ms of compute

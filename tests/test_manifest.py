@@ -12,6 +12,7 @@ from edge.manifest import SCHEMA_VERSION, Manifest
 
 REQUIRED = {"schema_version", "arch", "labels", "input_size", "resize_size", "crop_size", "interpolation", "mean",
             "std", "channel_order", "layout", "precision", "metrics", "created_by", "source_sha256"}
+OPTIONAL = {"temperature"}  # newer fields: written always, read with a default when absent
 
 
 def sample() -> Manifest:
@@ -21,7 +22,7 @@ def sample() -> Manifest:
 
 
 def test_fields_are_the_documented_contract():
-    assert {f.name for f in fields(Manifest)} == REQUIRED
+    assert {f.name for f in fields(Manifest)} == REQUIRED | OPTIONAL
 
 
 def test_round_trip_is_lossless():
@@ -35,7 +36,7 @@ def test_round_trip_is_lossless():
 def test_json_uses_plain_types():
     data = json.loads(sample().to_json())
     assert data["labels"] == ["daisy", "roses"] and data["input_size"] == [3, 224, 224]
-    assert set(data) == REQUIRED
+    assert set(data) == REQUIRED | OPTIONAL
 
 
 @pytest.mark.parametrize("version", [0, 2, "1", None])
@@ -81,3 +82,16 @@ def test_every_field_is_required_in_json(name):
 def test_bad_json_is_an_edge_error():
     with pytest.raises(EdgeError, match="not valid JSON"):
         Manifest.from_json("{nope", "x/manifest.json")
+
+
+def test_manifest_without_temperature_loads_and_behaves_as_before(tmp_path):
+    import json
+
+    from edge.manifest import Manifest
+
+    data = json.loads(sample().to_json())
+    del data["temperature"]  # written before the field existed
+    old = Manifest.from_json(json.dumps(data))
+    assert old.temperature == 1.0
+    hot = Manifest.from_json(json.dumps({**data, "temperature": 2}))
+    assert hot.temperature == 2.0 and isinstance(hot.temperature, float)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from edge.cli_support import clean_errors, make_console
+from edge.errors import EdgeError
 
 console = make_console()
 
@@ -39,6 +40,8 @@ def bench(
     device: Annotated[Optional[str], typer.Option(help="Device profile: its thread count is used.")] = None,
     threads: Annotated[int, typer.Option(help="Inference threads (default 2, or the profile's).")] = 2,
     repeats: Annotated[int, typer.Option(help="Batch-1 runs per format for the latency percentiles.")] = 100,
+    peers: Annotated[bool, typer.Option("--peers", help="Add rows for torch.onnx.export + ORT, ORT quantize_static, "
+                                        "nncf.quantize and OpenVINO FP32, each with its defaults.")] = False,
     sweep_threads: Annotated[bool, typer.Option("--sweep-threads", help="Also record latency per thread count "
                                                 "for the fastest format into a device profile.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own output (NNCF, ONNX "
@@ -62,8 +65,11 @@ def bench(
     out = out or run_dir / "bench"
     export_dir = export_dir or run_dir / "export"
     result = run_bench(run_dir=run_dir, export_dir=export_dir, out=out, formats=formats, threads=threads,
-                       repeats=repeats, log=console.print)
+                       repeats=repeats, peers=peers, log=console.print)
     console.print(_table(result))
+    below = [r["format"] for r in result["rows"] if r["below_floor"]]
+    if below:
+        raise EdgeError(f"{', '.join(below)} measured below the floor: the floor is wrong (results kept in {out})")
     if sweep_threads:
         console.print(record_sweep(result, export_dir, run_dir, out))
     console.print(f"[bold green]done[/]: {out}/bench.json, bench.md, bench.png")

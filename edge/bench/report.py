@@ -6,8 +6,8 @@ from pathlib import Path
 
 from edge.atomic import atomic_path
 
-COLUMNS = ("format", "precision", "latency_ms_p50", "latency_ms_p90", "floor_ms", "throughput_ips", "best_batch",
-           "accuracy", "accuracy_drop", "top1_agreement", "size_mb", "peak_rss_mb", "load_seconds")
+COLUMNS = ("format", "precision", "latency_ms_p50", "latency_ms_p90", "floor_ms", "floor_bound", "throughput_ips",
+           "best_batch", "accuracy", "accuracy_drop", "top1_agreement", "size_mb", "peak_rss_mb", "load_seconds")
 
 
 def markdown(result: dict) -> str:
@@ -16,13 +16,19 @@ def markdown(result: dict) -> str:
              f"Machine: {m['cpu']} ({m['arch']}, {m['cores']} cores, {m['threads']} threads used; "
              f"ISA {', '.join(m['isa']) or '-'}), {result['images']} validation images, {result['created']}.",
              f"Model {m['model_gflops']} GFLOP/image; measured peaks fp32 {m['peak_fp32_gflops']} GFLOP/s, "
-             f"int8 {m['peak_int8_gops']} GOP/s (floor = FLOPs / peak).", "",
+             f"int8 {m['peak_int8_gops']} GOP/s, memory {m.get('memory_gbs', '-')} GB/s (floor = the larger of "
+             "FLOPs / peak and weight bytes / bandwidth).",
+             f"Accuracy: {result.get('accuracy_photos_note', 'the run validation split')}.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in result["rows"]:
         cells = [str(row.get(c, "")) for c in COLUMNS]
         if row.get("slower_than_fp32"):
             cells[0] += " (INT8 slower than FP32!)"
         lines.append("| " + " | ".join(cells) + " |")
+    peers = [r for r in result["rows"] if r.get("peer")]
+    if peers:
+        lines += ["", "Peers (each library's documented default path, same model and photos):"]
+        lines += [f"- {r['format']}: {r['note']}" for r in peers]
     return "\n".join(lines) + "\n"
 
 

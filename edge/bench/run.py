@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +57,71 @@ def _precision(name: str) -> str:
     return "fp32" if name == "pytorch" else FORMATS[name].precision
 
 
+@dataclass
+class Entry:
+    """One row of the bench: a name, how to load it, its precision and file."""
+
+    name: str
+    load: Callable
+    precision: str
+    path: Path | None
+    peer: bool = False
+    note: str = ""
+
+
 def _floors(run_dir: Path, threads: int) -> dict:
     run = api.load_run(run_dir)
     gflops = machine.model_gflops(run.model, tuple(run.manifest.input_size))
+    bf16 = machine.peak_bf16_gflops(threads) if machine.has_bf16() else None
     return {"model_gflops": round(gflops, 4), "peak_fp32_gflops": round(machine.peak_fp32_gflops(threads), 1),
-            "peak_int8_gops": round(machine.peak_int8_gops(threads), 1)}
+            "peak_bf16_gflops": round(bf16, 1) if bf16 else None,
+            "peak_int8_gops": round(machine.peak_int8_gops(threads), 1),
+            "memory_gbs": round(machine.memory_bandwidth_gbs(), 1)}
+
+
+def floor_ms(info: dict, precision: str, size_mb: float) -> tuple[float, str]:
+    """The larger of the compute floor (FLOPs / measured peak) and the memory floor (the weights
+    read once / measured bandwidth); and which one it is."""
+    peak = {"int8": info["peak_int8_gops"], "bf16": info.get("peak_bf16_gflops")}.get(precision)
+    compute = info["model_gflops"] / (peak or info["peak_fp32_gflops"]) * 1000
+    memory = size_mb / 1000 / info["memory_gbs"] * 1000
+    return (round(compute, 3), "compute") if compute >= memory else (round(memory, 3), "memory")
+
+
+def _entries(names: list[str], run_dir: Path, export_dir: Path, threads: int) -> list[Entry]:
+    return [Entry(n, _loader(n, run_dir, export_dir, threads), _precision(n), _artifact(n, run_dir, export_dir))
+            for n in names]
+
+
+def _peer_entries(run_dir: Path, out: Path, threads: int, log) -> list[Entry]:
+    from edge.bench.peers import build_peers
+    from edge.export.data import balanced_calibration, preprocess_all
+
+    run = api.load_run(run_dir)
+    calibration = preprocess_all(balanced_calibration(run.split.train, 100), run.manifest)
+    peers = build_peers(run.model, tuple(run.manifest.input_size), calibration, out / "peers", threads, log)
+    return [Entry(p.name, p.load, p.precision, p.path, True, p.note) for p in peers if p.load is not None]
+
+
+def _measure_all(entries: list[Entry], x: np.ndarray, y: np.ndarray, info: dict, repeats: int) -> list[dict]:
+    rows, reference = [], None
+    for e in entries:  # each format alone in memory, so its peak RSS is its own
+        row, logits = measure.measure(e.load, x, y, reference)
+        reference = logits if reference is None else reference
+        size = size_mb(e.path) if e.path else 0.0
+        floor, bound = floor_ms(info, e.precision, size)
+        rows.append({"format": e.name, "precision": e.precision, **row, "size_mb": size, "floor_ms": floor,
+                     "floor_bound": bound, **({"peer": True, "note": e.note} if e.peer else {})})
+    latencies = measure.interleaved_latencies({e.name: e.load() for e in entries}, x, repeats)
+    for row in rows:
+        p50, p90 = latencies[row["format"]]
+        row.update(latency_ms_p50=round(p50, 3), latency_ms_p90=round(p90, 3),
+                   below_floor=p50 < row["floor_ms"])
+    return rows
 
 
 def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None = None, threads: int = 2,
-          repeats: int = 100, log=print) -> dict:
+          repeats: int = 100, peers: bool = False, log=print) -> dict:
     from edge.export.data import preprocess_all
     from edge.manifest import read_manifest
 
@@ -77,28 +134,19 @@ def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | No
     split = api.load_split(run_dir)
     x, y = preprocess_all([s.path for s in split.val], manifest), np.array([s.label for s in split.val])
     info = {**machine.machine_info(threads), **_floors(run_dir, threads)}
-    order = ["pytorch"] + [n for n in names if n != "pytorch"]
-    rows, reference = [], None
-    for name in order:  # each format alone in memory, so its peak RSS is its own
-        row, logits = measure.measure(_loader(name, run_dir, export_dir, threads), x, y, reference)
-        reference = logits if reference is None else reference
-        precision = _precision(name)
-        peak = info["peak_int8_gops"] if precision == "int8" else info["peak_fp32_gflops"]
-        rows.append({"format": name, "precision": precision, **row,
-                     "size_mb": size_mb(_artifact(name, run_dir, export_dir)),
-                     "floor_ms": round(info["model_gflops"] / peak * 1000, 3)})
-    latencies = measure.interleaved_latencies({n: _loader(n, run_dir, export_dir, threads)() for n in order}, x,
-                                              repeats)
-    for row in rows:
-        p50, p90 = latencies[row["format"]]
-        row.update(latency_ms_p50=round(p50, 3), latency_ms_p90=round(p90, 3))
-        log(f"{row['format']:14s} p50 {p50:.2f} ms  acc {row['accuracy']:.4f}  "
-            f"agree {row['top1_agreement']:.4f}  {row['throughput_ips']:.0f} img/s")
+    entries = _entries(["pytorch"] + [n for n in names if n != "pytorch"], run_dir, export_dir, threads)
+    if peers:
+        entries += _peer_entries(run_dir, out, threads, log)
+    rows = _measure_all(entries, x, y, info, repeats)
     base = rows[0]["accuracy"]
     for row in rows:
         row["accuracy_drop"] = round(100 * (base - row["accuracy"]), 2)
+        log(f"{row['format']:28s} p50 {row['latency_ms_p50']:.2f} ms  acc {row['accuracy']:.4f}  "
+            f"agree {row['top1_agreement']:.4f}  {row['throughput_ips']:.0f} img/s")
     flag_slow_int8(rows, "format", "latency_ms_p50")
     result = {"machine": info, "run": str(run_dir), "images": len(x), "created": time.strftime("%Y-%m-%d %H:%M"),
+              "accuracy_photos_note": "the run's val split; a cross-validated run refit its head on these photos, "
+                                      "so compare formats here and read the honest estimate in metrics.json",
               "rows": rows}
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", result)

@@ -21,9 +21,13 @@ def accuracy(logits: np.ndarray, labels: np.ndarray | None) -> float | None:
 
 def compare(logits: np.ndarray, job: ExportJob) -> dict:
     ref = job.reference_logits
+    from edge.estimate import wilson_interval
+
     acc, ref_acc = accuracy(logits, job.val_y), accuracy(ref, job.val_y)
+    agree = int((logits.argmax(1) == ref.argmax(1)).sum())
     return {
-        "top1_agreement": float((logits.argmax(1) == ref.argmax(1)).mean()),
+        "top1_agreement": agree / len(ref),
+        "top1_agreement_ci95": [round(v, 4) for v in wilson_interval(agree, len(ref))],
         "max_abs_logit_diff": float(np.abs(logits - ref).max()),
         "accuracy": acc,
         "accuracy_drop": None if acc is None else round(100.0 * (ref_acc - acc), 3),  # points
@@ -36,7 +40,8 @@ def latency_ms(run: Callable[[np.ndarray], np.ndarray], sample: np.ndarray, repe
 
 
 def size_mb(path: Path) -> float:
-    files = [path] if path.suffix != ".xml" else [path, path.with_suffix(".bin")]
+    """The artifact with its weight files: OpenVINO's .bin, ONNX external data (torch's dynamo writes .onnx.data)."""
+    files = [path, path.with_suffix(".bin") if path.suffix == ".xml" else path.with_name(path.name + ".data")]
     return round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 3)
 
 

@@ -96,7 +96,7 @@ class Classifier:
         return out
 
     def top_k(self, logits: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
-        probs = softmax(logits.astype(np.float32))
+        probs = softmax(logits.astype(np.float32) / np.float32(self.manifest.temperature))
         k = min(k, len(self.labels))
         order = np.argsort(-probs, axis=1)[:, :k]
         return [[(self.labels[i], float(p[i])) for i in row] for row, p in zip(order, probs)]

@@ -17,12 +17,12 @@ import torch
 from torch import nn
 
 from edge.atomic import write_json, write_text
+from edge.estimate import estimate_fields, estimate_line
 from edge.ownership import claim_run_dir, drop_aside
 from edge.train import checkpoint
 from edge.train.config import TrainConfig
 from edge.train.device import teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
-from edge.estimate import estimate_fields, estimate_line
 from edge.train.models import get_submodule
 from edge.train.report import confusion_matrix, per_class_accuracy, plot_confusion, plot_curves, plot_cv
 from edge.train.session import Session, open_session
@@ -166,10 +166,14 @@ def held_out_evaluation(s: Session) -> Evaluation:
 
 def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
     """Write the report files from the evaluation's held-out predictions."""
+    from edge.train.calibration import calibration_report
+
     pred = ev.logits.argmax(1).numpy()
     matrix = confusion_matrix(pred, ev.labels.numpy(), len(s.split.classes))
+    calibration = calibration_report(ev.logits, ev.labels)
     metrics = {
         **ev.estimate,
+        "calibration": calibration,
         "val_accuracy": round(ev.selection_accuracy, 4),
         "val_accuracy_is": "the figure settings were chosen on (a selection figure, optimistic)",
         "per_class_accuracy": per_class_accuracy(matrix, s.split.classes),
@@ -187,7 +191,8 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
     }
     keep = ("estimated_accuracy", "estimated_accuracy_ci95", "estimate_method", "estimate_photos", "val_accuracy",
             "strategy")
-    manifest = s.manifest.with_updates(metrics={k: metrics[k] for k in keep})
+    manifest = s.manifest.with_updates(metrics={k: metrics[k] for k in keep},
+                                       temperature=calibration["temperature"])
     checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, manifest, s.cfg.to_dict())
     from edge.manifest import write_manifest
 

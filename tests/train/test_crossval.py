@@ -71,3 +71,15 @@ def test_estimate_line_names_method_and_photos():
 
     line = estimate_line(estimate_fields(545, 600, "nested 5-fold CV"))
     assert line == "estimated accuracy on unseen photos: 90.8% (95% CI 88.3-92.9, nested 5-fold CV, 600 photos)"
+
+
+def test_temperature_recovers_overconfidence_and_lowers_ece():
+    from edge.train.calibration import calibration_report, fit_temperature
+
+    g = torch.Generator().manual_seed(0)
+    true_logits = torch.randn(2000, 5, generator=g) * 2
+    labels = torch.multinomial(torch.softmax(true_logits, 1), 1, generator=g).squeeze(1)
+    overconfident = true_logits * 3  # a model 3x too sure of itself
+    assert fit_temperature(overconfident, labels) == pytest.approx(3.0, rel=0.15)
+    report = calibration_report(overconfident, labels)
+    assert report["ece_after"] < report["ece_before"] / 2
