@@ -91,4 +91,6 @@ def test_runtime_only_venv_has_no_torch_and_imports_the_runtime():
     subprocess.run([str(python), "-c", code], check=True, cwd=ROOT)
     edge = python.parent / "edge"
     result = subprocess.run([str(edge), "train", "photos", "--out", "x"], capture_output=True, text=True)
-    assert result.returncode == 1 and "pip install 'edge[train]'" in result.stderr
+    assert result.returncode == 1 and "pip install 'edge-classifier[train]'" in result.stderr
+    version = subprocess.run([str(python.parent / "edge-infer"), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("edge-classifier ")

@@ -39,7 +39,7 @@ class Setting:
     bias_correction: bool = False  # move each conv's mean output error into its bias
 
 
-BIAS_CORRECTION_IMAGES = 64  # calibration images used to measure the per-channel mean errors
+BIAS_CORRECTION_IMAGES = 32  # calibration images used to measure the per-channel mean errors
 CHUNK = 32  # at most this many calibration images' activations are held at once
 
 SETTINGS = (  # in order of preference: the first within budget wins
