@@ -65,6 +65,7 @@ def test_peers_are_rows_marked_peer_with_their_floor(tiny_run, tiny_export, tmp_
         assert row["note"] and row["precision"] in ("fp32", "bf16", "int8") and row["floor_ms"] > 0
         assert row["below_floor"] is (row["latency_ms_p50"] < row["floor_ms"])
     assert "Peers (each library's documented default path" in (out / "bench.md").read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["bench.json", "bench.md", "bench.png"]  # peers not kept
     assert result.exit_code == (1 if any(r["below_floor"] for r in data["rows"]) else 0)
 
 
@@ -76,3 +77,4 @@ def test_floor_is_the_larger_of_compute_and_memory():
     assert floor_ms(info, "fp32", 5.0) == (10.0, "compute")  # 1 GFLOP at 100 GFLOP/s
     assert floor_ms(info, "bf16", 5.0) == (5.0, "compute")
     assert floor_ms(info, "int8", 50.0) == (5.0, "memory")  # 50 MB at 10 GB/s beats 2.5 ms of compute
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,13 +94,13 @@ def _entries(names: list[str], run_dir: Path, export_dir: Path, threads: int) ->
             for n in names]
 
 
-def _peer_entries(run_dir: Path, out: Path, threads: int, log) -> list[Entry]:
+def _peer_entries(run_dir: Path, workdir: Path, threads: int, log) -> list[Entry]:
     from edge.bench.peers import build_peers
     from edge.export.data import balanced_calibration, preprocess_all
 
     run = api.load_run(run_dir)
     calibration = preprocess_all(balanced_calibration(run.split.train, 100), run.manifest)
-    peers = build_peers(run.model, tuple(run.manifest.input_size), calibration, out / "peers", threads, log)
+    peers = build_peers(run.model, tuple(run.manifest.input_size), calibration, workdir, threads, log)
     return [Entry(p.name, p.load, p.precision, p.path, True, p.note) for p in peers if p.load is not None]
 
 
@@ -135,9 +136,10 @@ def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | No
     x, y = preprocess_all([s.path for s in split.val], manifest), np.array([s.label for s in split.val])
     info = {**machine.machine_info(threads), **_floors(run_dir, threads)}
     entries = _entries(["pytorch"] + [n for n in names if n != "pytorch"], run_dir, export_dir, threads)
-    if peers:
-        entries += _peer_entries(run_dir, out, threads, log)
-    rows = _measure_all(entries, x, y, info, repeats)
+    with tempfile.TemporaryDirectory(prefix="edge-peers-") as tmp:  # peer artifacts are measured, not kept
+        if peers:
+            entries += _peer_entries(run_dir, Path(tmp), threads, log)
+        rows = _measure_all(entries, x, y, info, repeats)
     base = rows[0]["accuracy"]
     for row in rows:
         row["accuracy_drop"] = round(100 * (base - row["accuracy"]), 2)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from edge.train import crossval, linear_head
 from edge.estimate import estimate_line, wilson_interval
+from edge.train import crossval, linear_head
 
 SMALL_GRID = [crossval.Setting(1e-3, 0), crossval.Setting(3e-2, 1)]
 
