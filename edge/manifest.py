@@ -39,6 +39,9 @@ class Manifest:
     source_sha256: str = ""  # hash of what this was made from (split for a run, checkpoint for exports)
     # Added later, so optional in JSON: a manifest written before them still loads and behaves as before.
     temperature: float = 1.0  # softmax(logits / temperature): fit on held-out predictions so "90%" means 90%
+    # "None of these": {"score": "cosine_to_class_mean", "keep": 0.95, "threshold": t, "thresholds": {keep: t}};
+    # the artifact's second output is the score, and below the threshold the answer is "unknown". {}: none.
+    unknown: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -102,6 +105,8 @@ class Manifest:
             raise EdgeError(f"{source}: manifest fields 'mean'/'std' must be finite numbers")
         if not (math.isfinite(self.temperature) and 0.01 <= self.temperature <= 100):
             raise EdgeError(f"{source}: manifest field 'temperature' must be a number in 0.01..100")
+        if self.unknown and not _valid_unknown(self.unknown):
+            raise EdgeError(f"{source}: manifest field 'unknown' needs a finite 'threshold' and a 'thresholds' table")
         if any(s <= 0 for s in self.std):
             raise EdgeError(f"{source}: manifest field 'std' must be positive")
         if self.input_size[0] != 3:
@@ -128,8 +133,14 @@ _SCHEMA: dict[str, tuple[type, type | None, int | None]] = {
     "created_by": (dict, None, None),
     "source_sha256": (str, None, None),
     "temperature": (float, None, None),
+    "unknown": (dict, None, None),
 }
-OPTIONAL_FIELDS = {"temperature"}  # fields newer than schema 1's first release
+OPTIONAL_FIELDS = {"temperature", "unknown"}  # fields newer than schema 1's first release
+
+
+def _valid_unknown(unknown: dict) -> bool:
+    values = [unknown.get("threshold"), *dict(unknown.get("thresholds") or {}).values()]
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
 
 
 def _is(value: Any, kind: type) -> bool:

@@ -12,7 +12,7 @@ from edge.manifest import SCHEMA_VERSION, Manifest
 
 REQUIRED = {"schema_version", "arch", "labels", "input_size", "resize_size", "crop_size", "interpolation", "mean",
             "std", "channel_order", "layout", "precision", "metrics", "created_by", "source_sha256"}
-OPTIONAL = {"temperature"}  # newer fields: written always, read with a default when absent
+OPTIONAL = {"temperature", "unknown"}  # newer fields: written always, read with a default when absent
 
 
 def sample() -> Manifest:

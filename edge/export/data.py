@@ -35,6 +35,26 @@ def balanced_calibration(samples: list, limit: int, seed: int = 0) -> list[Path]
     return picked
 
 
+def synthetic_unknowns(manifest: Manifest, count: int = 24, seed: int = 0) -> np.ndarray:
+    """Inputs that are none of the classes (noise, flat colours, gradients), preprocessed like photos:
+    the unknown decision is checked on them as well as on the labelled photos."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pre = Preprocessor(manifest)
+    images = []
+    for i in range(count):
+        if i % 3 == 0:
+            pixels = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+        elif i % 3 == 1:
+            pixels = np.full((240, 320, 3), rng.integers(0, 256, 3), dtype=np.uint8)
+        else:
+            a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+            pixels = (a + (b - a) * np.linspace(0, 1, 320)[None, :, None] * np.ones((240, 1, 1))).astype(np.uint8)
+        images.append(pre(Image.fromarray(pixels)))
+    return np.stack(images).astype(np.float32)
+
+
 def folder_images(folder: Path, limit: int) -> list[Path]:
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_image_name(p))
     if not paths:

@@ -26,6 +26,8 @@ class ExportJob:
     max_drop: float | None = None  # INT8 accuracy budget in points (None: selection.MAX_DROP_POINTS)
     fp16_weights: bool = False  # OpenVINO FP32 IR with weights stored as FP16 (half the size)
     notes: dict[str, dict] = field(default_factory=dict)  # per-format details for the report
+    unknown_x: np.ndarray | None = None  # non-photos the unknown decision is also checked on
+    reference_unknown: np.ndarray | None = None  # PyTorch's unknown score on val_x + unknown_x
 
     @cached_property
     def calibration(self) -> np.ndarray:

@@ -18,12 +18,13 @@ def export(job: ExportJob) -> Path:
     raw = job.path("model.raw.onnx")
     # The TorchScript exporter: one self-contained file (no .onnx.data), a symbolic batch axis,
     # and in ~1 s; torch 2.13's default dynamo exporter fixes batch=1 and writes external data.
+    outputs = ["logits", "unknown_score"] if job.manifest.unknown else ["logits"]
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             job.model, (torch.zeros(1, *job.input_shape),), str(raw), dynamo=False, opset_version=OPSET,
-            input_names=["input"], output_names=["logits"],
-            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, do_constant_folding=True,
+            input_names=["input"], output_names=outputs,
+            dynamic_axes={name: {0: "batch"} for name in ["input", *outputs]}, do_constant_folding=True,
         )
     path = job.artifact("onnx")
     _optimize(raw, path)

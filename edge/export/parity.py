@@ -45,12 +45,29 @@ def size_mb(path: Path) -> float:
     return round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 3)
 
 
-def runner(backend: str, path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
-    """A numpy-in, numpy-out callable for an artifact (OpenVINO FP32 runs at f32, see backends)."""
+def load_backend(backend: str, path: Path, threads: int):
+    """The artifact behind the runtime's Backend interface (OpenVINO FP32 runs at f32, see backends)."""
     if backend == "torch":
         from edge.export.torch_backend import TorchBackend
 
-        return TorchBackend.from_torchscript(path, threads).run
+        return TorchBackend.from_torchscript(path, threads)
     from edge.runtime.backends import create_backend
 
-    return create_backend(path, backend, threads).run
+    return create_backend(path, backend, threads)
+
+
+def runner(backend: str, path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A numpy-in, numpy-out callable for an artifact's logits."""
+    return load_backend(backend, path, threads).run
+
+
+def batched_all(run_all, x: np.ndarray, batch_size: int = 16) -> list[np.ndarray]:
+    """Every output of a multi-output model over x, in batches."""
+    parts = [run_all(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    return [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
+
+
+def compare_unknown(scores: np.ndarray, reference: np.ndarray, threshold: float) -> dict:
+    """How the artifact's unknown score and decision match PyTorch's, on in-class and synthetic inputs."""
+    agree = float(((scores < threshold) == (reference < threshold)).mean())
+    return {"unknown_score_max_abs_diff": float(np.abs(scores - reference).max()), "unknown_decision_agreement": agree}

@@ -13,7 +13,7 @@ import torch
 from edge.atomic import atomic_dir, write_json, write_text
 from edge.errors import EdgeError
 from edge.export import parity
-from edge.export.data import balanced_calibration, folder_images, preprocess_all
+from edge.export.data import balanced_calibration, folder_images, preprocess_all, synthetic_unknowns
 from edge.export.exporters import EXPORTERS
 from edge.export.fixpad import fix_same_padding
 from edge.export.job import ExportJob
@@ -59,14 +59,35 @@ def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
     except Exception as exc:  # a converter failing deep inside: one line naming the format
         raise EdgeError(f"{fmt.name} export failed: {type(exc).__name__}: {str(exc)[:200]}") from None
     seconds = time.perf_counter() - start
-    run = parity.runner(fmt.backend, path, job.threads)
-    row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)),
-           **parity.compare(parity.batched(run, job.val_x), job),
+    backend = parity.load_backend(fmt.backend, path, job.threads)
+    run = backend.run
+    row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)), **_parity(backend, job),
            "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
            "latency_ms_b1": round(parity.latency_ms(run, job.val_x), 3), **job.notes.get(fmt.name, {})}
+    unknown = f"  unknown-decision agreement {row['unknown_decision_agreement']:.4f}" if job.manifest.unknown else ""
     log(f"{fmt.name:14s} agreement {row['top1_agreement']:.4f}  max|dlogit| {row['max_abs_logit_diff']:.2e}  "
-        f"{row['size_mb']:.2f} MB  {row['latency_ms_b1']:.2f} ms  ({seconds:.1f} s)")
+        f"{row['size_mb']:.2f} MB  {row['latency_ms_b1']:.2f} ms  ({seconds:.1f} s){unknown}")
     return row
+
+
+def _parity(backend, job: ExportJob) -> dict:
+    """Logits vs PyTorch on the check photos; with an unknown score, that score and its decision
+    too, on the check photos plus synthetic non-photos (one pass over every input)."""
+    if job.reference_unknown is None:
+        return parity.compare(parity.batched(backend.run, job.val_x), job)
+    logits, scores = parity.batched_all(backend.run_all, np.concatenate([job.val_x, job.unknown_x]))[:2]
+    return {**parity.compare(logits[: len(job.val_x)], job),
+            **parity.compare_unknown(scores, job.reference_unknown, job.manifest.unknown["threshold"])}
+
+
+def _references(model, manifest: Manifest, val_x: np.ndarray) -> dict:
+    """PyTorch's outputs, computed once for every format's parity check."""
+    torch_model = TorchBackend(model)
+    if not manifest.unknown:
+        return {"reference_logits": parity.batched(torch_model.run, val_x)}
+    unknown_x = synthetic_unknowns(manifest)
+    logits, scores = parity.batched_all(torch_model.run_all, np.concatenate([val_x, unknown_x]))[:2]
+    return {"reference_logits": logits[: len(val_x)], "unknown_x": unknown_x, "reference_unknown": scores}
 
 
 def peak_rss_mb() -> float | None:
@@ -96,7 +117,7 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
         f"as {', '.join(f.name for f in chosen)}; checking on {len(val_x)} photos that calibrate nothing")
     with atomic_dir(out) as work:
         job = ExportJob(model=src.model, manifest=src.manifest, workdir=work, val_x=val_x, val_y=src.check_y,
-                        reference_logits=parity.batched(TorchBackend(src.model).run, val_x),
+                        **_references(src.model, src.manifest, val_x),
                         make_calibration=lambda: preprocess_all(src.calibration_paths, src.manifest),
                         threads=threads, max_drop=max_drop, fp16_weights=fp16_weights)
         rows = [_build(fmt, job, log) for fmt in chosen]

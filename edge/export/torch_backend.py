@@ -33,5 +33,9 @@ class TorchBackend(Backend):
         return self
 
     @torch.no_grad()
+    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
+        out = self.module(torch.from_numpy(batch))
+        return [t.numpy() for t in out] if isinstance(out, (tuple, list)) else [out.numpy()]
+
     def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.module(torch.from_numpy(batch)).numpy()
+        return self.run_all(batch)[0]

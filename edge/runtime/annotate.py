@@ -100,7 +100,8 @@ def draw(bgr: np.ndarray, prediction: Prediction, fps: float) -> np.ndarray:
 
     image = bgr.copy()
     label, prob = prediction.top[0]
-    for y, text in ((28, f"{label} {prob:.0%}"), (56, f"{fps:.1f} FPS")):
+    first = "unknown" if prediction.unknown else f"{label} {prob:.0%}"
+    for y, text in ((28, first), (56, f"{fps:.1f} FPS")):
         cv2.putText(image, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 4, cv2.LINE_AA)
         cv2.putText(image, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
     return image

@@ -31,6 +31,10 @@ class Backend:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """(N, ...) float32 inputs -> (N, classes) float32 logits."""
+        return self.run_all(batch)[0]
+
+    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Every output: logits first, then (when the model has it) the unknown score (N,)."""
         raise NotImplementedError
 
     def embedded_manifest(self) -> str | None:
@@ -55,10 +59,14 @@ class OnnxRuntimeBackend(Backend):
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
             raise EdgeError(f"{self.path}: ONNX Runtime cannot load this model ({str(exc)[:160]})") from None
         self.input_name = self.session.get_inputs()[0].name
+        self.first_output = [self.session.get_outputs()[0].name]
         return self
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
+        return self.session.run(self.first_output, {self.input_name: batch})[0]
+
+    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {self.input_name: batch})
 
     def embedded_manifest(self) -> str | None:
         return self.session.get_modelmeta().custom_metadata_map.get(MANIFEST_KEY)
@@ -120,8 +128,12 @@ class OpenVINOBackend(Backend):
     def run(self, batch: np.ndarray) -> np.ndarray:
         # Never share_inputs=True: a shared array stays bound to the compiled model, and another
         # request of that model later overwrote it (seen with OpenVINO 2026.4.1).
+        return self.run_all(batch)[0]
+
+    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         with self.lock:
-            return np.array(self._request_for(batch.shape).infer({0: batch}, share_inputs=False)[0])
+            result = self._request_for(batch.shape).infer({0: batch}, share_inputs=False)
+            return [np.array(result[i]) for i in range(len(result))]
 
     def embedded_manifest(self) -> str | None:
         if self.model.has_rt_info(MANIFEST_KEY):

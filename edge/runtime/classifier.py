@@ -21,15 +21,33 @@ class Prediction:
     top: list[tuple[str, float]]  # (label, probability), best first
     frame: int | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
+    unknown: bool = False  # none of the classes: the unknown score fell below the manifest's threshold
+    score: float | None = None  # the unknown score (cosine to the nearest class mean); None: not available
 
     @property
     def label(self) -> str:
-        return self.top[0][0]
+        return "unknown" if self.unknown else self.top[0][0]
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "frame": self.frame,
+        data = {"source": self.source, "frame": self.frame, "label": self.label, "unknown": self.unknown,
                 "top": [{"label": label, "prob": round(prob, 6)} for label, prob in self.top],
                 "latency_ms": {k: round(v, 3) for k, v in self.latency_ms.items()}}
+        if self.score is not None:
+            data["score"] = round(self.score, 6)
+        return data
+
+
+Answer = tuple[list[tuple[str, float]], bool, "float | None"]  # (top-k, unknown, score)
+
+
+def threshold_for(unknown: dict, keep: float | None) -> float:
+    """The manifest's threshold, or one for another in-class keep rate (interpolated in its table)."""
+    if keep is None:
+        return float(unknown["threshold"])
+    if not 0.5 <= keep < 1.0:
+        raise EdgeError(f"--keep {keep}: pass the share of in-class photos to keep, between 0.5 and 0.999")
+    table = sorted((float(k), float(v)) for k, v in unknown["thresholds"].items())
+    return float(np.interp(keep, [k for k, _ in table], [v for _, v in table]))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -74,7 +92,8 @@ class Classifier:
     """
 
     def __init__(self, path: str | Path, *, backend: str | None = None, threads: int | None = None,
-                 manifest: str | Path | None = None, precision: str | None = None, spin_wait: bool = True):
+                 manifest: str | Path | None = None, precision: str | None = None, spin_wait: bool = True,
+                 unknown: bool = True, keep: float | None = None):
         self.backend = create_backend(path, backend, threads, precision, spin_wait)
         if manifest is not None:
             self.manifest = read_manifest(manifest)
@@ -83,13 +102,24 @@ class Classifier:
             self.manifest = Manifest.from_json(text, where)
         self.preprocess = Preprocessor(self.manifest)
         self.labels = list(self.manifest.labels)
+        # "unknown" needs the manifest's threshold and the model's second output; older exports have neither
+        has_score = bool(self.manifest.unknown) and self._outputs() > 1
+        self.threshold = threshold_for(self.manifest.unknown, keep) if unknown and has_score else None
+
+    def _outputs(self) -> int:
+        probe = np.zeros((1, *self.manifest.input_size), np.float32)
+        if self.manifest.layout == "NHWC":
+            probe = probe.transpose(0, 2, 3, 1)
+        return len(self.backend.run_all(probe))
 
     @property
     def path(self) -> Path:
         return self.backend.path
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        out = self.backend.run(batch)
+        return self._check_labels(self.backend.run(batch))
+
+    def _check_labels(self, out: np.ndarray) -> np.ndarray:
         if out.shape[-1] != len(self.labels):
             raise EdgeError(f"{self.path}: model gives {out.shape[-1]} outputs but the manifest has "
                             f"{len(self.labels)} labels; re-export the model")
@@ -100,6 +130,19 @@ class Classifier:
         k = min(k, len(self.labels))
         order = np.argsort(-probs, axis=1)[:, :k]
         return [[(self.labels[i], float(p[i])) for i in row] for row, p in zip(order, probs)]
+
+    def answers(self, batch: np.ndarray, k: int) -> list[Answer]:
+        """Top-k, unknown decision and score for a preprocessed batch (what every source runs)."""
+        if self.threshold is None:
+            return [(top, False, None) for top in self.top_k(self.logits(batch), k)]
+        logits, scores = self.backend.run_all(batch)[:2]
+        self._check_labels(logits)
+        return [(top, float(s) < self.threshold, float(s)) for top, s in zip(self.top_k(logits, k), scores)]
+
+    def classify(self, image, k: int = 5) -> Prediction:
+        """The whole answer for one image: top-k, and whether it is none of the classes."""
+        top, unknown, score = self.answers(self.preprocess(as_rgb_image(image))[None], k)[0]
+        return Prediction(str(image) if isinstance(image, (str, Path)) else "image", top, unknown=unknown, score=score)
 
     def predict_batch(self, images: list, k: int = 5) -> list[list[tuple[str, float]]]:
         if len(images) == 0:

@@ -22,6 +22,8 @@ def _printer(as_json: bool):
             return
         best = ", ".join(f"{label} {prob:.1%}" for label, prob in p.top)
         frame = f"#{p.frame}" if p.frame is not None else ""
+        if p.unknown:
+            best = f"unknown (score {p.score:.3f}; nearest {best})"
         typer.echo(f"{p.source}{frame}  {best}")
 
     return emit
@@ -123,6 +125,10 @@ def infer(
     stride: Annotated[int, typer.Option(help="Video files: classify every N-th frame.")] = 1,
     summary_json: Annotated[Optional[Path], typer.Option(help="Also write the summary here as JSON.")] = None,
     list_cameras: Annotated[bool, typer.Option("--list-cameras", help="List cameras OpenCV can open, then exit.")] = False,
+    unknown: Annotated[bool, typer.Option("--unknown/--no-unknown", help="Answer 'unknown' for none of the "
+                                          "classes (models exported with an unknown score).")] = True,
+    keep: Annotated[Optional[float], typer.Option(help="Share of in-class photos to keep when deciding 'unknown' "
+                                                  "(default: the manifest's, 0.95).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
@@ -150,8 +156,11 @@ def infer(
     for path, flag in ((save, "--save"), (summary_json, "--summary-json")):
         if path is not None:
             check_new_file(path, flag)
-    clf = Classifier(artifact, backend=backend, threads=threads, manifest=manifest, spin_wait=kind != "images")
-    _report(f"model: {clf.path} ({clf.backend.name}, {clf.manifest.precision}, {clf.backend.threads} threads)")
+    clf = Classifier(artifact, backend=backend, threads=threads, manifest=manifest, spin_wait=kind != "images",
+                     unknown=unknown, keep=keep)
+    answers_unknown = f", unknown below {clf.threshold:.3f}" if clf.threshold is not None else ""
+    _report(f"model: {clf.path} ({clf.backend.name}, {clf.manifest.precision}, {clf.backend.threads} threads"
+            f"{answers_unknown})")
     from edge.runtime.annotate import FrameSink
 
     sink = FrameSink(show, save, _source_fps(source, stride) if kind == "video" else None) if (show or save) else None

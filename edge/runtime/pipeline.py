@@ -47,12 +47,13 @@ def _prefetch(clf: Classifier, paths: list[Path], workers: int, window: int) -> 
 
 def _flush(clf: Classifier, batch: list[tuple], k: int, summary: Summary, emit: Emit) -> None:
     start = time.perf_counter()
-    tops = clf.top_k(clf.logits(np.stack([x for _, x, *_ in batch])), k)
+    answers = clf.answers(np.stack([x for _, x, *_ in batch]), k)
     per_image = (time.perf_counter() - start) * 1000 / len(batch)
-    for (path, _, decode_ms, pre_ms, _), top in zip(batch, tops):
+    for (path, _, decode_ms, pre_ms, _), (top, unknown, score) in zip(batch, answers):
         summary.add("inference", per_image)
         summary.classified += 1
-        emit(Prediction(str(path), top, None, {"decode": decode_ms, "preprocess": pre_ms, "inference": per_image}))
+        emit(Prediction(str(path), top, None, {"decode": decode_ms, "preprocess": pre_ms, "inference": per_image},
+                        unknown, score))
 
 
 def run_images(clf: Classifier, paths: list[Path], *, k: int, batch_size: int, workers: int, emit: Emit,
@@ -82,13 +83,13 @@ def run_frames(clf: Classifier, frames: Iterable[Frame], *, k: int, emit: Emit, 
         start = time.perf_counter()
         x = clf.preprocess(as_rgb_image(frame.bgr))[None]
         mid = time.perf_counter()
-        top = clf.top_k(clf.logits(x), k)[0]
+        top, unknown, score = clf.answers(x, k)[0]
         end = time.perf_counter()
         latency = {"decode": frame.decode_ms, "preprocess": (mid - start) * 1000, "inference": (end - mid) * 1000}
         for stage, ms in latency.items():
             summary.add(stage, ms)
         summary.classified += 1
-        prediction = Prediction(frame.source, top, frame.index, latency)
+        prediction = Prediction(frame.source, top, frame.index, latency, unknown, score)
         emit(prediction)
         if on_frame is not None:
             on_frame(frame, prediction, summary)
@@ -101,11 +102,11 @@ def run_bytes(clf: Classifier, data: bytes, k: int, emit: Emit, summary: Summary
     mid = time.perf_counter()
     x = clf.preprocess(img)[None]
     pre = time.perf_counter()
-    top = clf.top_k(clf.logits(x), k)[0]
+    top, unknown, score = clf.answers(x, k)[0]
     latency = {"decode": (mid - start) * 1000, "preprocess": (pre - mid) * 1000,
                "inference": (time.perf_counter() - pre) * 1000}
     for stage, ms in latency.items():
         summary.add(stage, ms)
     summary.classified = 1
-    emit(Prediction("-", top, None, latency))
+    emit(Prediction("-", top, None, latency, unknown, score))
     return summary

@@ -26,6 +26,7 @@ class LoadedRun:
     manifest: Manifest  # source_sha256 = the checkpoint file's hash
     split: Split  # the labelled photos, paths resolved (and checked) against the data folder
     checkpoint: Path
+    # model returns (logits, unknown_score) when the run has class means (manifest.unknown set)
 
 
 def file_sha256(path: Path) -> str:
@@ -53,7 +54,13 @@ def load_run(path: str | Path, data: Path | None = None) -> LoadedRun:
     split = load_split(payload["path"].parent, data)
     # exported artifacts point at the exact checkpoint they came from
     manifest = payload["manifest"].with_updates(source_sha256=file_sha256(payload["path"]))
-    return LoadedRun(checkpoint.rebuild(payload), manifest, split, payload["path"])
+    model = checkpoint.rebuild(payload)
+    if manifest.unknown and "class_means" in payload:
+        from edge.train.openset import OpenSetModel
+        from edge.train.zoo import get_entry
+
+        model = OpenSetModel(model, get_entry(manifest.arch).head_path, payload["class_means"]).eval()
+    return LoadedRun(model, manifest, split, payload["path"])
 
 
 def load_zoo(name: str, weights: Path | None = None) -> tuple[nn.Module, Manifest]:

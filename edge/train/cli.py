@@ -30,6 +30,8 @@ def train(
     strategy: Annotated[Optional[str], _opt("strategy", "auto | feature-extract | finetune.")] = None,
     epochs: Annotated[Optional[int], _opt("epochs", "SGD epochs (finetune 15, uncached head 10 when None).")] = None,
     cv_folds: Annotated[Optional[int], _opt("cv_folds", "Cross-validation folds for the head and the estimate.")] = None,
+    unknown_keep: Annotated[Optional[float], _opt("unknown_keep", "Share of in-class photos the 'unknown' "
+                                                  "threshold keeps.")] = None,
     batch_size: Annotated[Optional[int], _opt("batch_size", "Batch size.")] = None,
     lr_backbone: Annotated[Optional[float], _opt("lr_backbone", "AdamW base LR of the backbone.")] = None,
     lr_head: Annotated[Optional[float], _opt("lr_head", "AdamW base LR of the head.")] = None,

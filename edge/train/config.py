@@ -28,6 +28,7 @@ class TrainConfig:
     # 0 and this many. 0 by default: on flowers5 they cost 2/3 of the run and changed no estimate.
     feature_views: int = 0
     cv_folds: int = 5  # cross-validation folds for the head setting and for the accuracy estimate
+    unknown_keep: float = 0.95  # share of in-class photos the "unknown" threshold keeps (held-out scores)
     cache_features: bool = True  # feature-extract: cross-validated linear head on cached features
     batch_size: int = 32
     lr_backbone: float = 1e-5  # AdamW base LRs (OneCycle starts from max_lr / div_factor)
@@ -60,6 +61,8 @@ class TrainConfig:
             raise EdgeError("config 'batch_size' must be >= 1")
         if self.feature_views < 0:
             raise EdgeError("config 'feature_views' must be >= 0")
+        if not 0.5 <= self.unknown_keep < 1.0:
+            raise EdgeError("config 'unknown_keep' must be in 0.5..0.999")
         if self.cv_folds < 2:
             raise EdgeError("config 'cv_folds' must be >= 2")
         if self.epochs is not None and self.epochs < 1:

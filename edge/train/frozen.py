@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torchvision.transforms import functional as TF
 
-from edge.train import crossval, features
+from edge.train import crossval, features, openset
 from edge.train.datasets import ImageDataset
 from edge.train.engine import progress
 from edge.train.models import get_submodule
@@ -29,6 +29,8 @@ class FrozenResult:
     labels: torch.Tensor
     chosen: crossval.Setting
     cv_scores: dict  # setting -> plain k-fold accuracy on all photos (selection figures)
+    class_means: torch.Tensor  # (C, D) centre-view features per class: the unknown score's reference
+    unknown: dict  # the manifest's `unknown`: thresholds from held-out in-class scores
     folds: int
     extract_seconds: float
     fit_seconds: float
@@ -72,4 +74,7 @@ def fit_frozen_head(s: Session) -> FrozenResult:
         bar.advance(task)
     head = crossval.fit(bank, np.arange(n), chosen)
     head.load_into(get_submodule(s.model, s.entry.head_path)[-1])
-    return FrozenResult(nested, bank.labels, chosen, scores, folds, extract_seconds, time.perf_counter() - start)
+    means = openset.class_means(bank.center, bank.labels, bank.num_classes)
+    unknown = openset.unknown_spec(openset.held_out_scores(bank, folds, s.cfg.seed), s.cfg.unknown_keep)
+    return FrozenResult(nested, bank.labels, chosen, scores, means, unknown, folds, extract_seconds,
+                        time.perf_counter() - start)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -51,6 +51,8 @@ class Evaluation:
     estimate: dict  # estimate_fields(...)
     selection_accuracy: float  # val_accuracy: the figure decisions were made on
     details: dict  # strategy-specific extras for metrics.json
+    unknown: dict = field(default_factory=dict)  # the manifest's `unknown` ({} when the strategy has none)
+    checkpoint_extra: dict = field(default_factory=dict)  # tensors the checkpoint keeps (class means)
 
 
 def _silent(*_args) -> None:
@@ -71,11 +73,14 @@ def frozen_head(s: Session, timings: dict) -> Evaluation:
     estimate = estimate_fields(correct, len(r.labels), f"nested {r.folds}-fold CV")
     s.log(f"head: {r.chosen.describe()} (chosen by {r.folds}-fold CV: {r.cv_scores[r.chosen.describe()]:.4f}), "
           f"refit on all {len(r.labels)} photos; features {r.extract_seconds:.0f} s, CV {r.fit_seconds:.0f} s")
+    s.log(f"unknown: cosine to the nearest class mean below {r.unknown['threshold']:.3f} keeps "
+          f"{r.unknown['keep']:.0%} of held-out in-class photos")
     details = {"head_setting": r.chosen.describe(), "cv_accuracy_by_setting": r.cv_scores,
                "estimate_fold_accuracy": [round(a, 4) for a in r.nested.fold_accuracy],
                "estimate_fold_settings": r.nested.fold_settings, "trained_on_images": len(r.labels)}
     _save(s, estimate)
-    return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details)
+    return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details, r.unknown,
+                      {"class_means": r.class_means})
 
 
 def naive_head_phase(s: Session, timings: dict) -> None:
@@ -192,8 +197,8 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
     keep = ("estimated_accuracy", "estimated_accuracy_ci95", "estimate_method", "estimate_photos", "val_accuracy",
             "strategy")
     manifest = s.manifest.with_updates(metrics={k: metrics[k] for k in keep},
-                                       temperature=calibration["temperature"])
-    checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, manifest, s.cfg.to_dict())
+                                       temperature=calibration["temperature"], unknown=ev.unknown)
+    checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, manifest, s.cfg.to_dict(), **ev.checkpoint_extra)
     from edge.manifest import write_manifest
 
     write_manifest(manifest, s.out / "manifest.json")
