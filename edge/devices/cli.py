@@ -19,7 +19,12 @@ console = make_console()
 @app.command("list")
 @clean_errors
 def list_profiles() -> None:
-    """List the device profiles."""
+    """List the device profiles.
+
+    Example:
+
+      edge devices list
+    """
     table = Table("name", "backend", "precision", "threads", "description")
     for p in load_profiles().values():
         table.add_row(p.name, p.backend, p.precision, str(p.threads or "all"), p.description)
@@ -29,7 +34,12 @@ def list_profiles() -> None:
 @app.command("show")
 @clean_errors
 def show(name: Annotated[str, typer.Argument(help="Profile name (edge devices list).")]) -> None:
-    """Show one profile: threads, backend, artifact, camera and install line."""
+    """Show one profile: threads, backend, artifact, camera and install line.
+
+    Example:
+
+      edge devices show raspberry-pi-5
+    """
     for key, value in asdict(get_profile(name)).items():
         console.print(f"[bold]{key:18s}[/] {', '.join(value) if isinstance(value, tuple) else value}")
 
@@ -37,6 +47,11 @@ def show(name: Annotated[str, typer.Argument(help="Profile name (edge devices li
 @app.command("detect")
 @clean_errors
 def detect() -> None:
-    """Guess the profile of the machine this runs on."""
+    """Guess the profile of the machine this runs on.
+
+    Example:
+
+      edge devices detect
+    """
     profile, why = detect_profile()
     console.print(f"{profile.name}  ({why})")

@@ -114,7 +114,12 @@ def classify(
     weights: Annotated[Optional[Path], typer.Option(help="Local ImageNet state dict.")] = None,
     top_k: Annotated[int, typer.Option(help="How many labels.")] = 5,
 ) -> None:
-    """Print the top ImageNet labels of a photo with probabilities."""
+    """Print the top ImageNet labels of a photo with probabilities (checks a zoo model and its weights).
+
+    Example:
+
+      edge classify cat.jpg --model efficientnet_lite1 --top-k 3
+    """
     from edge.train.classify import classify_imagenet
 
     for label, prob in classify_imagenet(image, model, weights, top_k):
