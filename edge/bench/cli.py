@@ -42,8 +42,6 @@ def bench(
     repeats: Annotated[int, typer.Option(help="Batch-1 runs per format for the latency percentiles.")] = 100,
     peers: Annotated[bool, typer.Option("--peers", help="Add rows for torch.onnx.export + ORT, ORT quantize_static, "
                                         "nncf.quantize and OpenVINO FP32, each with its defaults.")] = False,
-    sweep_threads: Annotated[bool, typer.Option("--sweep-threads", help="Also record latency per thread count "
-                                                "for the fastest format into a device profile.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own output (NNCF, ONNX "
                                           "Runtime, torch).")] = False,
 ) -> None:
@@ -54,7 +52,6 @@ def bench(
       edge bench runs/flowers --export-dir exports/flowers --out benchmarks/flowers
     """
     from edge.bench.run import bench as run_bench
-    from edge.bench.sweep import record_sweep
     from edge.chatter import set_verbose
 
     set_verbose(verbose)
@@ -70,6 +67,4 @@ def bench(
     below = [r["format"] for r in result["rows"] if r["below_floor"]]
     if below:
         raise EdgeError(f"{', '.join(below)} measured below the floor: the floor is wrong (results kept in {out})")
-    if sweep_threads:
-        console.print(record_sweep(result, export_dir, run_dir, out))
     console.print(f"[bold green]done[/]: {out}/bench.json, bench.md, bench.png")

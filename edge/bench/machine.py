@@ -11,13 +11,9 @@ import numpy as np
 
 
 def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    from edge.devices.tune import cpu_model
+
+    return cpu_model()
 
 
 def _flags() -> list[str]:

@@ -155,14 +155,3 @@ def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | No
     write_text(out / "bench.md", markdown(result))
     plot(result, out / "bench.png")
     return result
-
-
-def sweep_threads(export_dir: Path, fmt: str, x: np.ndarray, max_threads: int) -> list[dict]:
-    """Batch-1 latency per thread count for one format."""
-    rows = []
-    for threads in range(1, max_threads + 1):
-        run = runner(FORMATS[fmt].backend, export_dir / FORMATS[fmt].path, threads)
-        p50, p90 = measure.latency_percentiles(run, x, 50)
-        rows.append({"threads": threads, "latency_ms_p50": round(p50, 3), "latency_ms_p90": round(p90, 3)})
-    return rows
-

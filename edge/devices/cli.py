@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -11,6 +12,7 @@ from rich.table import Table
 from edge.cli_support import clean_errors, make_console
 from edge.devices.profiles import detect as detect_profile
 from edge.devices.profiles import get_profile, load_profiles
+from edge.errors import EdgeError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = make_console()
@@ -55,3 +57,27 @@ def detect() -> None:
     """
     profile, why = detect_profile()
     console.print(f"{profile.name}  ({why})")
+
+
+@app.command("tune")
+@clean_errors
+def tune(
+    export_dir: Annotated[Path, typer.Argument(help="Export folder written by edge export.")],
+    seconds: Annotated[float, typer.Option(help="Timing per artifact and thread count.")] = 1.0,
+    max_threads: Annotated[Optional[int], typer.Option(help="Try 1..N threads (default: all cores).")] = None,
+    again: Annotated[bool, typer.Option("--again", help="Time again even when a cached choice is valid.")] = False,
+) -> None:
+    """Time every artifact of an export here (1..N threads) and cache the fastest for edge-infer.
+
+    Example:
+
+      edge devices tune exports/flowers
+    """
+    from edge.devices import tune as tuner
+
+    if not export_dir.is_dir():
+        raise EdgeError(f"{export_dir}: not an export folder; pass the --out of edge export")
+    choice = None if again else tuner.cached(export_dir)
+    fresh = choice is None
+    choice = choice or tuner.tune(export_dir, seconds, max_threads)
+    console.print(tuner.describe(choice, fresh))

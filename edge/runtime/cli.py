@@ -33,9 +33,19 @@ def _report(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _apply_profile(device: str | None, artifact: Path, threads: int | None) -> tuple[Path, int | None]:
-    """A device profile sets the thread count and, for an export folder, which artifact to run."""
+def _apply_profile(device: str | None, artifact: Path, threads: int | None,
+                   backend: str | None = None) -> tuple[Path, int | None]:
+    """A device profile sets the thread count and, for an export folder, which artifact to run; with
+    no profile, an export folder runs what `edge devices tune` measured fastest here (tuned once)."""
     if device is None:
+        if artifact.is_dir() and threads is None and backend is None and (artifact / "export_report.json").is_file():
+            from edge.devices import tune
+
+            choice = tune.cached(artifact)
+            fresh = choice is None
+            choice = choice or tune.tune(artifact, seconds=0.5)
+            _report(tune.describe(choice, fresh))
+            return artifact / choice.artifact, choice.threads
         return artifact, threads
     from edge.devices.profiles import arch_mismatch, get_profile
 
@@ -147,7 +157,7 @@ def infer(
         return
     if artifact is None or source is None:
         raise EdgeError("usage: edge-infer ARTIFACT SOURCE (see edge-infer --help)")
-    artifact, threads = _apply_profile(device, artifact, threads)
+    artifact, threads = _apply_profile(device, artifact, threads, backend)
     from edge.runtime.sources import classify_spec
 
     # Folders decode on worker threads: ONNX Runtime threads that busy-wait would take their cores

@@ -1,0 +1,132 @@
+"""Autotune on the device: time every artifact of an export (and 1..N threads) here, keep the fastest.
+
+Profiles give static advice; a measurement on the machine itself wins. The choice is cached,
+keyed by the CPU model, the runtime libraries' versions and the artifacts' hashes, so a new
+artifact, another CPU or a library upgrade tunes again, and an unchanged setup answers at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.atomic import write_json
+from edge.errors import EdgeError
+from edge.formats import ArtifactFormat, runtime_preference
+
+CACHE_NAME = ".edge-tune.json"
+
+
+@dataclass(frozen=True)
+class TuneChoice:
+    format: str  # name in the format table
+    artifact: str  # path inside the export folder
+    threads: int
+    latency_ms: float  # batch-1 median here
+    tried: int  # artifact x thread settings timed
+    key: str  # what the choice is valid for
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in ("onnxruntime", "openvino"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            pass
+    return versions
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    for part in (path, path.with_suffix(".bin")) if path.suffix == ".xml" else (path,):
+        if part.is_file():
+            digest.update(part.read_bytes())
+    return digest.hexdigest()
+
+
+def usable(export_dir: Path) -> list[ArtifactFormat]:
+    """Artifacts present here that the export judged within its accuracy budget."""
+    report_path = export_dir / "export_report.json"
+    rows = {}
+    if report_path.is_file():
+        rows = {r["name"]: r for r in json.loads(report_path.read_text(encoding="utf-8")).get("formats", [])}
+    return [f for f in runtime_preference() if (export_dir / f.path).is_file()
+            and rows.get(f.name, {}).get("within_budget") is not False]
+
+
+def cache_key(export_dir: Path, formats: list[ArtifactFormat]) -> str:
+    parts = {"cpu": cpu_model(), "cores": os.cpu_count(), "libraries": library_versions(),
+             "artifacts": {f.name: _file_hash(export_dir / f.path) for f in formats}}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def cache_path(export_dir: Path) -> Path:
+    """In the export folder when it is writable, else in the user's cache directory."""
+    if os.access(export_dir, os.W_OK):
+        return export_dir / CACHE_NAME
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edge" / "tune"
+    return base / (hashlib.sha256(str(export_dir.resolve()).encode()).hexdigest()[:16] + ".json")
+
+
+def cached(export_dir: Path) -> TuneChoice | None:
+    path = cache_path(export_dir)
+    try:
+        choice = TuneChoice(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    return choice if choice.key == cache_key(export_dir, usable(export_dir)) else None
+
+
+def _latency_ms(path: Path, backend: str, threads: int, seconds: float, manifest) -> float:
+    from edge.runtime.backends import create_backend
+    from edge.runtime.stats import batch1_latencies_ms
+
+    run = create_backend(path, backend, threads).run
+    x = np.random.default_rng(0).standard_normal((1, *manifest.input_size)).astype(np.float32)
+    first = batch1_latencies_ms(run, x, 5, warmup=3)
+    repeats = max(5, int(seconds * 1000 / max(float(np.median(first)), 0.1)))
+    return float(np.median(batch1_latencies_ms(run, x, repeats, warmup=0)))
+
+
+def tune(export_dir: Path, seconds: float = 1.0, max_threads: int | None = None) -> TuneChoice:
+    """Time every usable artifact at 1..max_threads threads; cache and return the fastest."""
+    from edge.manifest import read_manifest
+
+    formats = usable(export_dir)
+    if not formats:
+        raise EdgeError(f"{export_dir}: no runnable artifact within the export's budget; run `edge export` first")
+    manifest = read_manifest(export_dir / "manifest.json")
+    threads = range(1, (max_threads or os.cpu_count() or 1) + 1)
+    timings = {(f.name, t): _latency_ms(export_dir / f.path, f.backend, t, seconds, manifest)
+               for f in formats for t in threads}
+    (name, best_threads), latency = min(timings.items(), key=lambda kv: kv[1])
+    choice = TuneChoice(name, next(f.path for f in formats if f.name == name), best_threads, round(latency, 3),
+                        len(timings), cache_key(export_dir, formats))
+    target = cache_path(export_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_json(target, asdict(choice))
+    return choice
+
+
+def describe(choice: TuneChoice, fresh: bool) -> str:
+    how = f"fastest of {choice.tried} artifact x thread settings timed here" if fresh else "cached for this CPU, " \
+          "these libraries and these artifacts"
+    return (f"tuned: {choice.format} ({choice.artifact}) with {choice.threads} thread(s), "
+            f"{choice.latency_ms:.2f} ms at batch 1 ({how})")
