@@ -11,7 +11,7 @@ BENCH_OUT ?= benchmarks/flowers5
 PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip
 RUNTIME_PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(RUNTIME_VENV)/bin/pip
 
-.PHONY: help install install-runtime train export infer bench soak test test-slow lint pi-check clean
+.PHONY: help install install-runtime train export infer bench soak accuracy-check unknown-check test test-slow lint pi-check clean
 
 help:
 	@echo "install          .venv with edge[train,dev] (torch 2.13.0 from the registry)"
@@ -21,6 +21,8 @@ help:
 	@echo "infer            classify DATA with the INT8 ONNX artifact"
 	@echo "bench            benchmark every format of RUN into $(BENCH_OUT)"
 	@echo "soak             10,000 frames through the runtime; RSS must stay flat (benchmarks/soak)"
+	@echo "accuracy-check   5-fold CV of the whole edge train + export on DATA (benchmarks/accuracy_check)"
+	@echo "unknown-check    which score tells 'none of my classes' best (benchmarks/unknown)"
 	@echo "test / lint      fast tests / ruff; test-slow adds the real-data tests"
 	@echo "pi-check         run the runtime in an emulated 64-bit ARM Debian (slow, needs root)"
 
@@ -49,6 +51,15 @@ bench:
 
 soak:
 	$(VENV)/bin/python scripts/soak.py $(EXPORT)/model.int8.onnx --out benchmarks/soak/result.json
+
+accuracy-check:
+	$(VENV)/bin/python scripts/accuracy_check.py $(DATA) --out benchmarks/accuracy_check/flowers5.json
+	$(VENV)/bin/python scripts/accuracy_check.py $(DATA) --classes daisy dandelion --train-per-class 60 \
+		--out benchmarks/accuracy_check/daisy_dandelion.json
+
+unknown-check:
+	$(VENV)/bin/python scripts/unknown_check.py $(DATA) --out benchmarks/unknown/result.json
+	$(VENV)/bin/python scripts/unknown_end_to_end.py $(EXPORT) $(DATA) --out benchmarks/unknown/end_to_end.json
 
 test:
 	$(VENV)/bin/pytest -q
