@@ -44,10 +44,10 @@ def _flipped(pre):
 def extract_bank(s: Session) -> tuple[crossval.FeatureBank, float]:
     cfg, samples = s.cfg, s.split.train + s.split.val
     start = time.perf_counter()
-    views = [ImageDataset(samples, val_transform(s.pre)), ImageDataset(samples, _flipped(s.pre))]
+    fixed_views = [ImageDataset(samples, val_transform(s.pre)), ImageDataset(samples, _flipped(s.pre))]
     common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": cfg.batch_size, "seed": cfg.seed}
     center, flipped = (features.extract(ds=ds, views=1, description=name, **common).x
-                       for ds, name in zip(views, ("features: centre", "features: mirrored")))
+                       for ds, name in zip(fixed_views, ("features: centre", "features: mirrored")))
     n, views = len(samples), cfg.feature_views
     aug = torch.empty(n, 0, center.shape[1])
     if views:
