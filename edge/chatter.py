@@ -16,10 +16,9 @@ def set_verbose(verbose: bool) -> None:
     """Called once by a command: quiets (or restores) the libraries' loggers."""
     global _verbose
     _verbose = verbose
-    level = logging.NOTSET if verbose else logging.ERROR
     for name in NOISY_LOGGERS:
-        logging.getLogger(None if name == "root" else name).setLevel(level if name != "root" else
-                                                                      (logging.WARNING if verbose else logging.ERROR))
+        restored = logging.WARNING if name == "root" else logging.NOTSET  # Python's own defaults
+        logging.getLogger(None if name == "root" else name).setLevel(restored if verbose else logging.ERROR)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ format lives in `edge.export.exporters` (it needs torch); a test keeps the two i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from edge.errors import EdgeError
 
@@ -40,6 +41,12 @@ FORMATS: dict[str, ArtifactFormat] = {f.name: f for f in (
 FP32_DEFAULT = ("torchscript", "onnx", "openvino")
 INT8_DEFAULT = ("onnx-int8", "openvino-int8")
 OPTION_FLAGS = {"max_drop": "--max-drop", "fp16_weights": "--fp16-weights"}
+
+
+def artifact_files(path: Path) -> list[Path]:
+    """The artifact and its weight file: OpenVINO's .bin, or ONNX external data (`.onnx.data`)."""
+    sidecar = path.with_suffix(".bin") if path.suffix == ".xml" else path.with_name(path.name + ".data")
+    return [p for p in (path, sidecar) if p.is_file()]
 
 
 def get_format(name: str) -> ArtifactFormat:

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from edge.atomic import write_json
-from edge.train import crossval, linear_head
+from edge.export.data import synthetic_images
+from edge.train import crossval, linear_head, openset
 from edge.train.config import TrainConfig
 from edge.train.data import Sample
 from edge.train.datasets import ImageDataset
@@ -41,13 +42,8 @@ def far_images(folder: Path) -> list[Path]:
     for name in names:
         image = getattr(data, name)()
         Image.fromarray(image.astype(np.uint8) * (255 if image.dtype == bool else 1)).save(folder / f"{name}.png")
-    rng = np.random.default_rng(0)
-    for i in range(10):
-        Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(folder / f"noise{i}.png")
-        Image.fromarray(np.full((300, 400, 3), rng.integers(0, 256, 3), dtype=np.uint8)).save(folder / f"flat{i}.png")
-        a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-        t = np.linspace(0, 1, 400)[None, :, None] if i % 2 else np.linspace(0, 1, 300)[:, None, None]
-        Image.fromarray(((a + (b - a) * t) * np.ones((300, 400, 1))).astype(np.uint8)).save(folder / f"grad{i}.png")
+    for i, image in enumerate(synthetic_images(30)):  # 10 each: noise, flat colours, gradients
+        image.save(folder / f"synthetic{i:02d}.png")
     return sorted(folder.iterdir())
 
 
@@ -67,7 +63,7 @@ def scores(head, means: torch.Tensor, x: torch.Tensor, train: torch.Tensor) -> d
     d = x[:, None] - means[None]
     return {"max_softmax": torch.softmax(logits, 1).max(1).values,
             "energy": torch.logsumexp(logits, 1),
-            "cosine_to_class_mean": unit(x, dim=1).matmul(unit(means, dim=1).T).max(1).values,
+            "cosine_to_class_mean": openset.cosine_score(x, means),  # the score edge ships
             "mahalanobis": -torch.einsum("ncd,de,nce->nc", d, precision, d).min(1).values,
             "knn_cosine_k5": (unit(x, dim=1) @ unit(train, dim=1).T).topk(5, dim=1).values[:, -1]}
 
@@ -84,7 +80,7 @@ def held_out_scores(x: torch.Tensor, y: torch.Tensor, others: torch.Tensor) -> t
     for fold in crossval.stratified_folds(y.numpy(), 5, seed=0):
         train = np.setdiff1d(np.arange(len(y)), fold)
         head = linear_head.fit(x[train], y[train], classes, L2)
-        means = torch.stack([x[train][y[train] == c].mean(0) for c in range(classes)])
+        means = openset.class_means(x[train], y[train], classes)
         for name, value in scores(head, means, x[fold], x[train]).items():
             inside.setdefault(name, np.empty(len(y)))[fold] = value.numpy()
         for name, value in scores(head, means, others, x[train]).items():

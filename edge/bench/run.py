@@ -70,8 +70,7 @@ class Entry:
     note: str = ""
 
 
-def _floors(run_dir: Path, threads: int) -> dict:
-    run = api.load_run(run_dir)
+def _floors(run: api.LoadedRun, threads: int) -> dict:
     gflops = machine.model_gflops(run.model, tuple(run.manifest.input_size))
     bf16 = machine.peak_bf16_gflops(threads) if machine.has_bf16() else None
     return {"model_gflops": round(gflops, 4), "peak_fp32_gflops": round(machine.peak_fp32_gflops(threads), 1),
@@ -94,11 +93,10 @@ def _entries(names: list[str], run_dir: Path, export_dir: Path, threads: int) ->
             for n in names]
 
 
-def _peer_entries(run_dir: Path, workdir: Path, threads: int, log) -> list[Entry]:
+def _peer_entries(run: api.LoadedRun, workdir: Path, threads: int, log) -> list[Entry]:
     from edge.bench.peers import build_peers
     from edge.export.data import balanced_calibration, preprocess_all
 
-    run = api.load_run(run_dir)
     calibration = preprocess_all(balanced_calibration(run.split.train, 100), run.manifest)
     peers = build_peers(run.model, tuple(run.manifest.input_size), calibration, workdir, threads, log)
     return [Entry(p.name, p.load, p.precision, p.path, True, p.note) for p in peers if p.load is not None]
@@ -124,21 +122,20 @@ def _measure_all(entries: list[Entry], x: np.ndarray, y: np.ndarray, info: dict,
 def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None = None, threads: int = 2,
           repeats: int = 100, peers: bool = False, log=print) -> dict:
     from edge.export.data import preprocess_all
-    from edge.manifest import read_manifest
 
     unknown = [n for n in formats or [] if n not in ALL]
     if unknown:
         raise EdgeError(f"unknown format '{unknown[0]}'; choose from: {', '.join(ALL)}")
     names = [n for n in ALL if n in (formats or ALL)]
     _ensure_exports(run_dir, export_dir, names, log)
-    manifest = read_manifest(run_dir / "manifest.json")
-    split = api.load_split(run_dir)
-    x, y = preprocess_all([s.path for s in split.val], manifest), np.array([s.label for s in split.val])
-    info = {**machine.machine_info(threads), **_floors(run_dir, threads)}
+    run = api.load_run(run_dir)  # once: its split, manifest and model serve the floors and the peers
+    x = preprocess_all([s.path for s in run.split.val], run.manifest)
+    y = np.array([s.label for s in run.split.val])
+    info = {**machine.machine_info(threads), **_floors(run, threads)}
     entries = _entries(["pytorch"] + [n for n in names if n != "pytorch"], run_dir, export_dir, threads)
     with tempfile.TemporaryDirectory(prefix="edge-peers-") as tmp:  # peer artifacts are measured, not kept
         if peers:
-            entries += _peer_entries(run_dir, Path(tmp), threads, log)
+            entries += _peer_entries(run, Path(tmp), threads, log)
         rows = _measure_all(entries, x, y, info, repeats)
     base = rows[0]["accuracy"]
     for row in rows:

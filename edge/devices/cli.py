@@ -77,7 +77,4 @@ def tune(
 
     if not export_dir.is_dir():
         raise EdgeError(f"{export_dir}: not an export folder; pass the --out of edge export")
-    choice = None if again else tuner.cached(export_dir)
-    fresh = choice is None
-    choice = choice or tuner.tune(export_dir, seconds, max_threads)
-    console.print(tuner.describe(choice, fresh))
+    console.print(tuner.describe(*tuner.cached_or_tuned(export_dir, seconds, max_threads, again)))

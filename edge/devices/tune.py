@@ -18,7 +18,7 @@ import numpy as np
 
 from edge.atomic import write_json
 from edge.errors import EdgeError
-from edge.formats import ArtifactFormat, runtime_preference
+from edge.formats import ArtifactFormat, artifact_files, runtime_preference
 
 CACHE_NAME = ".edge-tune.json"
 
@@ -55,9 +55,8 @@ def library_versions() -> dict[str, str]:
 
 def _file_hash(path: Path) -> str:
     digest = hashlib.sha256()
-    for part in (path, path.with_suffix(".bin")) if path.suffix == ".xml" else (path,):
-        if part.is_file():
-            digest.update(part.read_bytes())
+    for part in artifact_files(path):
+        digest.update(part.read_bytes())
     return digest.hexdigest()
 
 
@@ -123,6 +122,15 @@ def tune(export_dir: Path, seconds: float = 1.0, max_threads: int | None = None)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_json(target, asdict(choice))
     return choice
+
+
+def cached_or_tuned(export_dir: Path, seconds: float, max_threads: int | None = None,
+                    again: bool = False) -> tuple[TuneChoice, bool]:
+    """(choice, whether it was timed now): the cached choice when still valid, else a fresh tune."""
+    choice = None if again else cached(export_dir)
+    if choice is not None:
+        return choice, False
+    return tune(export_dir, seconds, max_threads), True
 
 
 def describe(choice: TuneChoice, fresh: bool) -> str:

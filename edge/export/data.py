@@ -35,13 +35,11 @@ def balanced_calibration(samples: list, limit: int, seed: int = 0) -> list[Path]
     return picked
 
 
-def synthetic_unknowns(manifest: Manifest, count: int = 24, seed: int = 0) -> np.ndarray:
-    """Inputs that are none of the classes (noise, flat colours, gradients), preprocessed like photos:
-    the unknown decision is checked on them as well as on the labelled photos."""
+def synthetic_images(count: int, seed: int = 0) -> list:
+    """Pictures of nothing: noise, flat colours and gradients (in turn), as RGB PIL images."""
     from PIL import Image
 
     rng = np.random.default_rng(seed)
-    pre = Preprocessor(manifest)
     images = []
     for i in range(count):
         if i % 3 == 0:
@@ -50,9 +48,17 @@ def synthetic_unknowns(manifest: Manifest, count: int = 24, seed: int = 0) -> np
             pixels = np.full((240, 320, 3), rng.integers(0, 256, 3), dtype=np.uint8)
         else:
             a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-            pixels = (a + (b - a) * np.linspace(0, 1, 320)[None, :, None] * np.ones((240, 1, 1))).astype(np.uint8)
-        images.append(pre(Image.fromarray(pixels)))
-    return np.stack(images).astype(np.float32)
+            ramp = np.linspace(0, 1, 320)[None, :, None] if i % 2 else np.linspace(0, 1, 240)[:, None, None]
+            pixels = (a + (b - a) * ramp * np.ones((240, 320, 1))).astype(np.uint8)
+        images.append(Image.fromarray(pixels))
+    return images
+
+
+def synthetic_unknowns(manifest: Manifest, count: int = 24, seed: int = 0) -> np.ndarray:
+    """Inputs that are none of the classes, preprocessed like photos: the unknown decision is
+    checked on them as well as on the labelled photos."""
+    pre = Preprocessor(manifest)
+    return np.stack([pre(image) for image in synthetic_images(count, seed)]).astype(np.float32)
 
 
 def folder_images(folder: Path, limit: int) -> list[Path]:

@@ -40,9 +40,9 @@ def latency_ms(run: Callable[[np.ndarray], np.ndarray], sample: np.ndarray, repe
 
 
 def size_mb(path: Path) -> float:
-    """The artifact with its weight files: OpenVINO's .bin, ONNX external data (torch's dynamo writes .onnx.data)."""
-    files = [path, path.with_suffix(".bin") if path.suffix == ".xml" else path.with_name(path.name + ".data")]
-    return round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 3)
+    from edge.formats import artifact_files
+
+    return round(sum(f.stat().st_size for f in artifact_files(path)) / 1e6, 3)
 
 
 def load_backend(backend: str, path: Path, threads: int):

@@ -36,6 +36,3 @@ class TorchBackend(Backend):
     def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         out = self.module(torch.from_numpy(batch))
         return [t.numpy() for t in out] if isinstance(out, (tuple, list)) else [out.numpy()]
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.run_all(batch)[0]

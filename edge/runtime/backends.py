@@ -37,6 +37,9 @@ class Backend:
         """Every output: logits first, then (when the model has it) the unknown score (N,)."""
         raise NotImplementedError
 
+    def output_count(self) -> int:
+        raise NotImplementedError
+
     def embedded_manifest(self) -> str | None:
         """The manifest JSON stored inside the artifact, if any."""
         return None
@@ -67,6 +70,9 @@ class OnnxRuntimeBackend(Backend):
 
     def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self.input_name: batch})
+
+    def output_count(self) -> int:
+        return len(self.session.get_outputs())
 
     def embedded_manifest(self) -> str | None:
         return self.session.get_modelmeta().custom_metadata_map.get(MANIFEST_KEY)
@@ -125,15 +131,15 @@ class OpenVINOBackend(Backend):
         text = self.embedded_manifest()
         return "f32" if text is None or json.loads(text).get("precision") == "fp32" else None
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         # Never share_inputs=True: a shared array stays bound to the compiled model, and another
         # request of that model later overwrote it (seen with OpenVINO 2026.4.1).
-        return self.run_all(batch)[0]
-
-    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         with self.lock:
             result = self._request_for(batch.shape).infer({0: batch}, share_inputs=False)
             return [np.array(result[i]) for i in range(len(result))]
+
+    def output_count(self) -> int:
+        return len(self.model.outputs)
 
     def embedded_manifest(self) -> str | None:
         if self.model.has_rt_info(MANIFEST_KEY):

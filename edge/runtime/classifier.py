@@ -103,14 +103,8 @@ class Classifier:
         self.preprocess = Preprocessor(self.manifest)
         self.labels = list(self.manifest.labels)
         # "unknown" needs the manifest's threshold and the model's second output; older exports have neither
-        has_score = bool(self.manifest.unknown) and self._outputs() > 1
+        has_score = bool(self.manifest.unknown) and self.backend.output_count() > 1
         self.threshold = threshold_for(self.manifest.unknown, keep) if unknown and has_score else None
-
-    def _outputs(self) -> int:
-        probe = np.zeros((1, *self.manifest.input_size), np.float32)
-        if self.manifest.layout == "NHWC":
-            probe = probe.transpose(0, 2, 3, 1)
-        return len(self.backend.run_all(probe))
 
     @property
     def path(self) -> Path:

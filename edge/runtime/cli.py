@@ -41,9 +41,7 @@ def _apply_profile(device: str | None, artifact: Path, threads: int | None,
         if artifact.is_dir() and threads is None and backend is None and (artifact / "export_report.json").is_file():
             from edge.devices import tune
 
-            choice = tune.cached(artifact)
-            fresh = choice is None
-            choice = choice or tune.tune(artifact, seconds=0.5)
+            choice, fresh = tune.cached_or_tuned(artifact, seconds=0.5)
             _report(tune.describe(choice, fresh))
             return artifact / choice.artifact, choice.threads
         return artifact, threads

@@ -78,7 +78,6 @@ def frozen_head(s: Session, timings: dict) -> Evaluation:
     details = {"head_setting": r.chosen.describe(), "cv_accuracy_by_setting": r.cv_scores,
                "estimate_fold_accuracy": [round(a, 4) for a in r.nested.fold_accuracy],
                "estimate_fold_settings": r.nested.fold_settings, "trained_on_images": len(r.labels)}
-    _save(s, estimate)
     return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details, r.unknown,
                       {"class_means": r.class_means})
 
@@ -165,7 +164,6 @@ def held_out_evaluation(s: Session) -> Evaluation:
     logits, labels = predict(s.model, make_loader(s.val_ds, s.dev, s.cfg.batch_size, False, s.cfg.seed), s.dev)
     correct = int((logits.argmax(1) == labels).sum())
     estimate = estimate_fields(correct, len(labels), "held-out split, last epoch")
-    _save(s, estimate)
     return Evaluation(logits, labels, estimate, accuracy(logits, labels), {"trained_on_images": len(s.split.train)})
 
 
