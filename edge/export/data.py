@@ -48,8 +48,7 @@ def synthetic_images(count: int, seed: int = 0) -> list:
             pixels = np.full((240, 320, 3), rng.integers(0, 256, 3), dtype=np.uint8)
         else:
             a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-            ramp = np.linspace(0, 1, 320)[None, :, None] if i % 2 else np.linspace(0, 1, 240)[:, None, None]
-            pixels = (a + (b - a) * ramp * np.ones((240, 320, 1))).astype(np.uint8)
+            pixels = (a + (b - a) * np.linspace(0, 1, 320)[None, :, None] * np.ones((240, 1, 1))).astype(np.uint8)
         images.append(Image.fromarray(pixels))
     return images
 

@@ -2,7 +2,7 @@
 
 Measured on flowers5 (scripts/unknown_check.py): far-away images (scikit-image samples, noise,
 flat colours, gradients) score AUROC 0.998 and all are rejected at 95 % in-class keep, against
-44 % for the maximum softmax probability. The score is part of the exported graph (a second output,
+40 % for the maximum softmax probability. The score is part of the exported graph (a second output,
 one 5 x D matrix product), so every format carries it and parity checks it like the logits.
 """
 
