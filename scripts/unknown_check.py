@@ -53,7 +53,8 @@ def features(s, samples: list) -> torch.Tensor:
                    description="features").x
 
 
-def scores(head, means: torch.Tensor, x: torch.Tensor, train: torch.Tensor) -> dict[str, torch.Tensor]:
+def scores(head, means: torch.Tensor, standardise: torch.Tensor, x: torch.Tensor,
+           train: torch.Tensor) -> dict[str, torch.Tensor]:
     """Higher = more like the known classes, for every score compared."""
     logits = head.logits(x)
     unit = torch.nn.functional.normalize
@@ -61,11 +62,34 @@ def scores(head, means: torch.Tensor, x: torch.Tensor, train: torch.Tensor) -> d
     cov = residual.T @ residual / len(train)
     precision = torch.linalg.inv(0.9 * cov + 0.1 * cov.diagonal().mean() * torch.eye(len(cov)))
     d = x[:, None] - means[None]
+    cosine = openset.cosine_score(x, means)
     return {"max_softmax": torch.softmax(logits, 1).max(1).values,
             "energy": torch.logsumexp(logits, 1),
-            "cosine_to_class_mean": openset.cosine_score(x, means),  # the score edge ships
+            "cosine_to_class_mean": cosine,  # edge's default score
+            "cosine_plus_softmax_standardised": openset.combined_score(logits, cosine, standardise),  # the opt-in
             "mahalanobis": -torch.einsum("ncd,de,nce->nc", d, precision, d).min(1).values,
-            "knn_cosine_k5": (unit(x, dim=1) @ unit(train, dim=1).T).topk(5, dim=1).values[:, -1]}
+            "knn_cosine_k5": (unit(x, dim=1) @ unit(train, dim=1).T).topk(5, dim=1).values[:, -1],
+            "vim": vim(head, x, train)}
+
+
+def vim(head, x: torch.Tensor, train: torch.Tensor, principal: int = 64) -> torch.Tensor:
+    """ViM (Wang et al. 2022): energy minus the scaled norm of the feature outside its principal subspace."""
+    origin = train.mean(0)
+    null = torch.linalg.svd(train - origin, full_matrices=False).Vh[principal:].T
+    alpha = head.logits(train).max(1).values.mean() / ((train - origin) @ null).norm(dim=1).mean()
+    return torch.logsumexp(head.logits(x), 1) - alpha * ((x - origin) @ null).norm(dim=1)
+
+
+def fit_fold(x: torch.Tensor, y: torch.Tensor, classes: int):
+    """A head, class means and the combined score's constants, as `edge train` makes them from (x, y)."""
+    softmax, cosine = torch.empty(len(y)), torch.empty(len(y))
+    for fold in crossval.stratified_folds(y.numpy(), 5, seed=0):  # held-out in-class scores, as in training
+        train = torch.as_tensor(np.setdiff1d(np.arange(len(y)), fold))
+        inner = linear_head.fit(x[train], y[train], classes, L2)
+        softmax[fold] = torch.softmax(inner.logits(x[fold]), 1).amax(1)
+        cosine[fold] = openset.cosine_score(x[fold], openset.class_means(x[train], y[train], classes))
+    head = linear_head.fit(x, y, classes, L2)
+    return head, openset.class_means(x, y, classes), openset.standardiser(softmax, cosine)
 
 
 def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
@@ -79,11 +103,10 @@ def held_out_scores(x: torch.Tensor, y: torch.Tensor, others: torch.Tensor) -> t
     outside: dict = {}
     for fold in crossval.stratified_folds(y.numpy(), 5, seed=0):
         train = np.setdiff1d(np.arange(len(y)), fold)
-        head = linear_head.fit(x[train], y[train], classes, L2)
-        means = openset.class_means(x[train], y[train], classes)
-        for name, value in scores(head, means, x[fold], x[train]).items():
+        fitted = fit_fold(x[train], y[train], classes)
+        for name, value in scores(*fitted, x[fold], x[train]).items():
             inside.setdefault(name, np.empty(len(y)))[fold] = value.numpy()
-        for name, value in scores(head, means, others, x[train]).items():
+        for name, value in scores(*fitted, others, x[train]).items():
             outside.setdefault(name, []).append(value.numpy())
     return inside, {k: np.mean(v, axis=0) for k, v in outside.items()}
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from edge.chatter import third_party_output
 from edge.errors import EdgeError
-from edge.export import bias_correction, selection
+from edge.export import bias_correction, score_path, selection
 from edge.export.job import ExportJob
 from edge.export.onnx_meta import embed_manifest
 
@@ -99,7 +99,7 @@ def _quantize_static(pre: Path, job: ExportJob, s: Setting, out: Path) -> None:
         str(pre), str(out), _Reader(job.calibration, "input"),
         quant_format=QuantFormat.QDQ, activation_type=getattr(QuantType, s.activations),
         weight_type=QuantType.QInt8, per_channel=s.per_channel, calibrate_method=CalibrationMethod.MinMax,
-        nodes_to_exclude=_edge_nodes(pre) if s.float_edges else None,
+        nodes_to_exclude=(_edge_nodes(pre) if s.float_edges else []) + score_path.onnx_nodes(pre),
         extra_options={"ActivationSymmetric": s.activations == "QInt8",
                        "CalibStridedMinMax": chunk_size(len(job.calibration))},
         calibration_cache_path=str(pre.with_name("calibration-minmax.json")),

@@ -15,7 +15,7 @@ import numpy as np
 
 from edge.chatter import third_party_output
 from edge.errors import EdgeError
-from edge.export import selection
+from edge.export import score_path, selection
 from edge.export.job import ExportJob
 from edge.export.openvino_fp32 import save
 
@@ -40,13 +40,19 @@ def _fp32(job: ExportJob):
     return ov.Core().read_model(str(job.artifact("openvino")))
 
 
+def _float_score(nncf, model):
+    """The unknown score's own ops stay in float (see edge.export.score_path)."""
+    return nncf.IgnoredScope(names=score_path.openvino_ops(model), validate=False)
+
+
 def _quantize(job: ExportJob, name: str, out: Path) -> Path:
     import nncf
 
     out.mkdir(parents=True, exist_ok=True)
+    model = _fp32(job)
     with third_party_output():
-        quantized = nncf.quantize(_fp32(job), _calibration(job), subset_size=len(job.calibration),
-                                  **SETTINGS[name](nncf))
+        quantized = nncf.quantize(model, _calibration(job), subset_size=len(job.calibration),
+                                  ignored_scope=_float_score(nncf, model), **SETTINGS[name](nncf))
     return save(quantized, out / "model.xml", job.manifest.with_updates(precision="int8"))
 
 
@@ -61,10 +67,12 @@ def _controlled(job: ExportJob, out: Path) -> Path:
         return float(np.mean([int(np.argmax(compiled(x, share_inputs=False)[output]) == y) for x, y in data]))
 
     out.mkdir(parents=True, exist_ok=True)
+    model = _fp32(job)
     with third_party_output():
         quantized = nncf.quantize_with_accuracy_control(
-            _fp32(job), _calibration(job), nncf.Dataset(val_items, lambda item: item[0]), validate,
+            model, _calibration(job), nncf.Dataset(val_items, lambda item: item[0]), validate,
             max_drop=job.budget / 100.0, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(job.calibration),
+            ignored_scope=_float_score(nncf, model),
         )
     return save(quantized, out / "model.xml", job.manifest.with_updates(precision="int8"))
 

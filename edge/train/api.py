@@ -59,7 +59,8 @@ def load_run(path: str | Path, data: Path | None = None) -> LoadedRun:
         from edge.train.openset import OpenSetModel
         from edge.train.zoo import get_entry
 
-        model = OpenSetModel(model, get_entry(manifest.arch).head_path, payload["class_means"]).eval()
+        model = OpenSetModel(model, get_entry(manifest.arch).head_path, payload["class_means"],
+                             payload.get("unknown_standardise")).eval()
     return LoadedRun(model, manifest, split, payload["path"])
 
 

@@ -32,6 +32,9 @@ def train(
     cv_folds: Annotated[Optional[int], _opt("cv_folds", "Cross-validation folds for the head and the estimate.")] = None,
     unknown_keep: Annotated[Optional[float], _opt("unknown_keep", "Share of in-class photos the 'unknown' "
                                                   "threshold keeps.")] = None,
+    unknown_score: Annotated[Optional[str], _opt("unknown_score", "cosine | cosine+softmax ('unknown' score: "
+                                                 "+softmax catches look-alikes of the classes better, "
+                                                 "far-away images worse).")] = None,
     batch_size: Annotated[Optional[int], _opt("batch_size", "Batch size.")] = None,
     lr_backbone: Annotated[Optional[float], _opt("lr_backbone", "AdamW base LR of the backbone.")] = None,
     lr_head: Annotated[Optional[float], _opt("lr_head", "AdamW base LR of the head.")] = None,

@@ -15,6 +15,7 @@ except ImportError:  # Python 3.10: the same parser, as a package
 from edge.errors import EdgeError
 
 STRATEGIES = ("auto", "feature-extract", "finetune")
+UNKNOWN_SCORES = ("cosine", "cosine+softmax")  # edge.train.openset.SCORES holds what each computes
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TrainConfig:
     feature_views: int = 0
     cv_folds: int = 5  # cross-validation folds for the head setting and for the accuracy estimate
     unknown_keep: float = 0.95  # share of in-class photos the "unknown" threshold keeps (held-out scores)
+    unknown_score: str = "cosine"  # cosine | cosine+softmax (better on unknown look-alikes, worse far away)
     cache_features: bool = True  # feature-extract: cross-validated linear head on cached features
     batch_size: int = 32
     lr_backbone: float = 1e-5  # AdamW base LRs (OneCycle starts from max_lr / div_factor)
@@ -63,6 +65,8 @@ class TrainConfig:
             raise EdgeError("config 'feature_views' must be >= 0")
         if not 0.5 <= self.unknown_keep < 1.0:
             raise EdgeError("config 'unknown_keep' must be in 0.5..0.999")
+        if self.unknown_score not in UNKNOWN_SCORES:
+            raise EdgeError(f"--unknown-score must be one of {', '.join(UNKNOWN_SCORES)}, got '{self.unknown_score}'")
         if self.cv_folds < 2:
             raise EdgeError("config 'cv_folds' must be >= 2")
         if self.epochs is not None and self.epochs < 1:

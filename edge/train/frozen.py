@@ -31,6 +31,7 @@ class FrozenResult:
     cv_scores: dict  # setting -> plain k-fold accuracy on all photos (selection figures)
     class_means: torch.Tensor  # (C, D) centre-view features per class: the unknown score's reference
     unknown: dict  # the manifest's `unknown`: thresholds from held-out in-class scores
+    standardise: torch.Tensor | None  # the combined unknown score's constants; None: cosine alone
     folds: int
     extract_seconds: float
     fit_seconds: float
@@ -75,6 +76,19 @@ def fit_frozen_head(s: Session) -> FrozenResult:
     head = crossval.fit(bank, np.arange(n), chosen)
     head.load_into(get_submodule(s.model, s.entry.head_path)[-1])
     means = openset.class_means(bank.center, bank.labels, bank.num_classes)
-    unknown = openset.unknown_spec(openset.held_out_scores(bank, folds, s.cfg.seed), s.cfg.unknown_keep)
-    return FrozenResult(nested, bank.labels, chosen, scores, means, unknown, folds, extract_seconds,
+    unknown, standardise = unknown_threshold(bank, chosen, folds, s.cfg)
+    return FrozenResult(nested, bank.labels, chosen, scores, means, unknown, standardise, folds, extract_seconds,
                         time.perf_counter() - start)
+
+
+def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, folds: int,
+                      cfg) -> tuple[dict, torch.Tensor | None]:
+    """The manifest's `unknown` from k-fold held-out in-class scores (and the combined score's constants)."""
+    cosine = openset.held_out_cosine(bank, folds, cfg.seed)
+    if cfg.unknown_score == "cosine":
+        return openset.unknown_spec(cosine, cfg.unknown_keep), None
+    n = len(bank.labels)
+    logits = crossval.held_out_logits(bank, np.arange(n), [chosen], folds, cfg.seed)[chosen]
+    standardise = openset.standardiser(torch.softmax(logits, 1).amax(1), cosine)
+    scores = openset.combined_score(logits, cosine, standardise)
+    return openset.unknown_spec(scores, cfg.unknown_keep, cfg.unknown_score), standardise

@@ -25,7 +25,8 @@ def open_set_export(tmp_path_factory):
     assert runner.invoke(app, ["train", str(data), "--out", str(root / "run"), "--model", "mobilenet_v3_small",
                                *FAST]).exit_code == 0
     result = runner.invoke(app, ["export", str(root / "run"), "--out", str(root / "export"), "--format", "onnx",
-                                 "--format", "onnx-int8", "--format", "openvino", "--calibration-size", "6"])
+                                 "--format", "onnx-int8", "--format", "openvino", "--format", "openvino-int8",
+                                 "--calibration-size", "6"])
     assert result.exit_code == 0, result.output
     return root
 
@@ -75,3 +76,79 @@ def test_old_exports_without_a_score_behave_as_before(tiny_export, tiny_data):
     photo = next((tiny_data / "daisy").iterdir())
     prediction = clf.classify(photo)
     assert prediction.unknown is False and prediction.score is None and prediction.top == clf.predict(photo)
+
+
+def test_combined_score_travels_from_training_to_every_format(tmp_path):
+    """--unknown-score cosine+softmax: the manifest names it, the graph computes it, parity checks it."""
+    from tests.conftest import make_dataset
+
+    data = make_dataset(tmp_path / "data", 6)
+    result = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "run"), "--model", "mobilenet_v3_small",
+                                 "--unknown-score", "cosine+softmax", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "cosine_plus_softmax_standardised below" in result.output
+    result = runner.invoke(app, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "export"), "--format", "onnx",
+                                 "--format", "openvino"])
+    assert result.exit_code == 0, result.output
+    unknown = json.loads((tmp_path / "export" / "manifest.json").read_text())["unknown"]
+    assert unknown["score"] == "cosine_plus_softmax_standardised"
+    report = {r["name"]: r for r in json.loads((tmp_path / "export" / "export_report.json").read_text())["formats"]}
+    assert report["onnx"]["unknown_score_max_abs_diff"] < 1e-3 and report["openvino"]["unknown_score_max_abs_diff"] < 1e-3
+    clf = Classifier(tmp_path / "export" / "model.onnx")
+    photo = next((data / "daisy").iterdir())
+    prediction = clf.classify(photo)
+    assert prediction.score is not None and prediction.unknown == (prediction.score < clf.threshold)
+
+
+def test_combined_score_is_zero_at_the_in_class_means():
+    import torch
+
+    from edge.train import openset
+
+    softmax, cosine = torch.tensor([0.9, 0.7, 0.8]), torch.tensor([0.6, 0.8, 0.7])
+    standardise = openset.standardiser(softmax, cosine)
+    logits = torch.log(torch.tensor([[0.8, 0.2]]))  # max softmax 0.8 = the mean
+    assert torch.allclose(openset.combined_score(logits, torch.tensor([0.7]), standardise), torch.zeros(1), atol=1e-6)
+    lower = openset.combined_score(logits, torch.tensor([0.5]), standardise)
+    assert lower.item() < -1.5  # two standard deviations below in cosine alone
+
+
+def test_unknown_score_names_agree_between_config_and_graph():
+    from edge.train.config import UNKNOWN_SCORES
+    from edge.train.openset import SCORES
+
+    assert set(UNKNOWN_SCORES) == set(SCORES)
+
+
+def test_an_unknown_score_name_is_refused_in_one_line(tmp_path):
+    result = runner.invoke(app, ["train", str(tmp_path), "--out", str(tmp_path / "run"), "--unknown-score", "energy"])
+    assert result.exit_code != 0 and "--unknown-score must be one of cosine, cosine+softmax" in result.output
+
+
+def test_int8_leaves_the_score_path_in_float(open_set_export):
+    """Quantizing the score clips far-away images up into the in-class range (they were all kept)."""
+    import onnx
+    import openvino as ov
+
+    from edge.export import score_path
+
+    export = open_set_export / "export"
+    graph = onnx.load(str(export / "model.int8.onnx")).graph
+    producer = {out: node for node in graph.node for out in node.output}
+    assert producer["unknown_score"].op_type != "DequantizeLinear"
+    float_nodes = set(score_path.onnx_nodes(export / "model.onnx"))
+    assert {"Gemm", "Conv"}.isdisjoint({n.op_type for n in graph.node if n.name in float_nodes})
+    quantized = {n.input[0] for n in graph.node if n.op_type == "QuantizeLinear"}
+    assert not quantized & {out for n in graph.node if n.name in float_nodes for out in n.output}
+    model = ov.Core().read_model(str(export / "openvino-int8" / "model.xml"))
+    score_ops = set(score_path.openvino_ops(model))
+    assert score_ops
+    feeds_score = {op.input_value(i).get_node().get_type_name() for op in model.get_ordered_ops()
+                   if op.get_friendly_name() in score_ops for i in range(op.get_input_size())}
+    assert "FakeQuantize" not in feeds_score
+
+
+def test_a_model_without_a_score_has_no_score_path(tiny_export):
+    from edge.export import score_path
+
+    assert score_path.onnx_nodes(tiny_export / "model.onnx") == []

@@ -1,0 +1,54 @@
+"""The nodes only the unknown score needs: kept in float by both INT8 quantizers.
+
+Post-training quantization clips every quantized tensor to the range it saw on the calibration
+photos, which are all in-class. A far-away image's score lies below that range by design, so a
+quantized score path clips it up into the in-class range and the image is no longer rejected
+(measured: cosine + softmax lost all 52 far images in both INT8 formats). The score path is a few
+vector operations after the pooled features; in float it costs nothing measurable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _ancestors(start, parents) -> set:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(parents(node))
+    return seen
+
+
+def onnx_nodes(model_path: Path) -> list[str]:
+    """Names of the ONNX nodes the second output (the unknown score) needs and the logits do not."""
+    import onnx
+
+    graph = onnx.load(str(model_path), load_external_data=False).graph
+    if len(graph.output) < 2:
+        return []
+    producer = {out: node for node in graph.node for out in node.output}
+
+    def parents(name: str) -> list[str]:
+        node = producer.get(name)
+        return [] if node is None else [t for t in node.input if t]
+
+    logits, score = (_ancestors(o.name, parents) for o in graph.output[:2])
+    return [node.name for node in graph.node if set(node.output) & (score - logits)]
+
+
+def openvino_ops(model) -> list[str]:
+    """Friendly names of the OpenVINO ops the second result (the unknown score) needs and the logits do not."""
+    results = model.get_results()
+    if len(results) < 2:
+        return []
+
+    def parents(op) -> list:
+        return [op.input_value(i).get_node() for i in range(op.get_input_size())]
+
+    logits, score = (_ancestors(r, parents) for r in results[:2])
+    only = {op.get_friendly_name() for op in score - logits
+            if op.get_type_name() not in ("Constant", "Result", "Parameter")}
+    return sorted(only)
