@@ -53,7 +53,7 @@ soak:
 	$(VENV)/bin/python scripts/soak.py $(EXPORT)/model.int8.onnx --out benchmarks/soak/result.json
 
 accuracy-check:
-	$(VENV)/bin/python scripts/accuracy_check.py $(DATA) --out benchmarks/accuracy_check/flowers5.json
+	$(VENV)/bin/python scripts/accuracy_check.py $(DATA) --repeats 3 --out benchmarks/accuracy_check/flowers5.json
 	$(VENV)/bin/python scripts/accuracy_check.py $(DATA) --classes daisy dandelion --train-per-class 60 \
 		--out benchmarks/accuracy_check/daisy_dandelion.json
 

@@ -99,6 +99,18 @@ def agreement(folds: list[dict]) -> dict:
             "share_ci_covers": round(float(np.mean([f["ci_covers_tested"] for f in folds])), 3)}
 
 
+def partitions(folds: list[dict]) -> list[dict]:
+    """Each fold partition on its own: what one 5-fold check of it would report."""
+    out = []
+    for repeat in sorted({f.get("repeat", 0) for f in folds}):
+        part = [f for f in folds if f.get("repeat", 0) == repeat]
+        out.append({"repeat": repeat, "pooled_tested_accuracy": round(sum(f["test_correct"] for f in part)
+                                                                      / sum(f["test_photos"] for f in part), 4),
+                    "folds_estimate_within_3_points": sum(f["estimate_within_3_points"] for f in part),
+                    "folds_ci_covers": sum(f["ci_covers_tested"] for f in part), "folds": len(part)})
+    return out
+
+
 def summarise(folds: list[dict], args) -> dict:
     first = [f for f in folds if f.get("repeat", 0) == 0]  # the first partition: every photo tested once
     correct = sum(f["test_correct"] for f in first)
@@ -112,7 +124,8 @@ def summarise(folds: list[dict], args) -> dict:
             "fold_accuracy_std": round(float(np.std(accs)), 4),
             "folds_estimate_within_3_points": sum(f["estimate_within_3_points"] for f in first),
             "folds_ci_covers": sum(f["ci_covers_tested"] for f in first),
-            "all_runs": agreement(folds), "unbiased_reference": reference, "folds": folds,
+            "all_runs": agreement(folds), "partitions": partitions(folds), "unbiased_reference": reference,
+            "folds": folds,
             "created": time.strftime("%Y-%m-%d %H:%M")}
 
 

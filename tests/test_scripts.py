@@ -34,3 +34,11 @@ def test_agreement_reports_bias_and_spread_of_estimate_minus_tested():
     summary = _script("accuracy_check").agreement(folds)
     assert summary["folds"] == 3 and summary["mean_estimate_minus_tested"] == pytest.approx(-0.01, abs=1e-4)
     assert summary["share_within_3_points"] == pytest.approx(2 / 3, abs=1e-3) and summary["sd_estimate_minus_tested"] > 0
+
+
+def test_partitions_are_summarised_one_by_one():
+    folds = [{"repeat": r, "test_correct": c, "test_photos": 10, "estimate_within_3_points": w, "ci_covers_tested": w}
+             for r, c, w in [(0, 9, True), (0, 8, False), (1, 10, True), (1, 10, True)]]
+    parts = _script("accuracy_check").partitions(folds)
+    assert [p["pooled_tested_accuracy"] for p in parts] == [0.85, 1.0]
+    assert [p["folds_estimate_within_3_points"] for p in parts] == [1, 2] and parts[1]["folds"] == 2

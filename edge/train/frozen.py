@@ -16,6 +16,7 @@ import torch
 from torchvision.transforms import functional as TF
 
 from edge.train import crossval, features, openset
+from edge.train.config import TrainConfig
 from edge.train.datasets import ImageDataset
 from edge.train.engine import progress
 from edge.train.models import get_submodule
@@ -82,7 +83,7 @@ def fit_frozen_head(s: Session) -> FrozenResult:
 
 
 def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, folds: int,
-                      cfg) -> tuple[dict, torch.Tensor | None]:
+                      cfg: TrainConfig) -> tuple[dict, torch.Tensor | None]:
     """The manifest's `unknown` from k-fold held-out in-class scores (and the combined score's constants)."""
     cosine = openset.held_out_cosine(bank, folds, cfg.seed)
     if cfg.unknown_score == "cosine":
