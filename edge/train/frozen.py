@@ -86,10 +86,7 @@ def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, fold
                       cfg: TrainConfig) -> tuple[dict, torch.Tensor | None]:
     """The manifest's `unknown` from k-fold held-out in-class scores (and the combined score's constants)."""
     cosine = openset.held_out_cosine(bank, folds, cfg.seed)
-    if cfg.unknown_score == "cosine":
-        return openset.unknown_spec(cosine, cfg.unknown_keep), None
-    n = len(bank.labels)
-    logits = crossval.held_out_logits(bank, np.arange(n), [chosen], folds, cfg.seed)[chosen]
-    standardise = openset.standardiser(torch.softmax(logits, 1).amax(1), cosine)
-    scores = openset.combined_score(logits, cosine, standardise)
-    return openset.unknown_spec(scores, cfg.unknown_keep, cfg.unknown_score), standardise
+    logits = None
+    if cfg.unknown_score != "cosine":  # the combined score also needs held-out logits
+        logits = crossval.held_out_logits(bank, np.arange(len(bank.labels)), [chosen], folds, cfg.seed)[chosen]
+    return openset.from_held_out(cosine, logits, cfg.unknown_score, cfg.unknown_keep)

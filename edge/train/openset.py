@@ -55,6 +55,21 @@ def held_out_cosine(bank: crossval.FeatureBank, folds: int, seed: int) -> torch.
     return scores
 
 
+def from_held_out(cosine: torch.Tensor, logits: torch.Tensor | None, kind: str,
+                  keep: float) -> tuple[dict, torch.Tensor | None]:
+    """The manifest's `unknown` from held-out in-class cosine scores (and logits, which the combined
+    score needs), plus the combined score's constants (None for cosine alone)."""
+    if kind == "cosine":
+        return unknown_spec(cosine, keep), None
+    standardise = standardiser(torch.softmax(logits, 1).amax(1), cosine)
+    return unknown_spec(combined_score(logits, cosine, standardise), keep, kind), standardise
+
+
+def checkpoint_tensors(means: torch.Tensor, standardise: torch.Tensor | None) -> dict:
+    """What the checkpoint keeps so that export can rebuild the score (see OpenSetModel)."""
+    return {"class_means": means} | ({} if standardise is None else {"unknown_standardise": standardise})
+
+
 def unknown_spec(scores: torch.Tensor, keep: float, kind: str = "cosine") -> dict:
     """Thresholds that keep the given share of held-out in-class photos; the manifest's `unknown`."""
     values = scores.numpy()

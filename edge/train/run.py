@@ -19,7 +19,7 @@ from torch import nn
 from edge.atomic import write_json, write_text
 from edge.estimate import estimate_fields, estimate_line
 from edge.ownership import claim_run_dir, drop_aside
-from edge.train import checkpoint
+from edge.train import checkpoint, openset
 from edge.train.config import TrainConfig
 from edge.train.device import teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
@@ -79,8 +79,7 @@ def frozen_head(s: Session, timings: dict) -> Evaluation:
                "estimate_fold_accuracy": [round(a, 4) for a in r.nested.fold_accuracy],
                "estimate_fold_settings": r.nested.fold_settings, "trained_on_images": len(r.labels)}
     return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details, r.unknown,
-                      {"class_means": r.class_means}
-                      | ({} if r.standardise is None else {"unknown_standardise": r.standardise}))
+                      openset.checkpoint_tensors(r.class_means, r.standardise))
 
 
 def naive_head_phase(s: Session, timings: dict) -> None:
@@ -165,7 +164,13 @@ def held_out_evaluation(s: Session) -> Evaluation:
     logits, labels = predict(s.model, make_loader(s.val_ds, s.dev, s.cfg.batch_size, False, s.cfg.seed), s.dev)
     correct = int((logits.argmax(1) == labels).sum())
     estimate = estimate_fields(correct, len(labels), "held-out split, last epoch")
-    return Evaluation(logits, labels, estimate, accuracy(logits, labels), {"trained_on_images": len(s.split.train)})
+    unknown, tensors = ({}, {})
+    if s.dev.is_main:
+        from edge.train.split_unknown import unknown_from_split
+
+        unknown, tensors = unknown_from_split(s)
+    return Evaluation(logits, labels, estimate, accuracy(logits, labels), {"trained_on_images": len(s.split.train)},
+                      unknown, tensors)
 
 
 def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:

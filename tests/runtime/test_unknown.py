@@ -152,3 +152,28 @@ def test_a_model_without_a_score_has_no_score_path(tiny_export):
     from edge.export import score_path
 
     assert score_path.onnx_nodes(tiny_export / "model.onnx") == []
+
+
+@pytest.mark.parametrize("score", ["cosine", "cosine+softmax"])
+def test_a_fine_tuned_model_gets_its_threshold_from_the_held_out_split(tmp_path, score):
+    from edge.train.openset import SCORES
+    from tests.conftest import make_dataset
+
+    data = make_dataset(tmp_path / "data", 10)
+    result = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "run"), "--model", "mobilenet_v3_small",
+                                 "--strategy", "finetune", "--epochs", "1", "--val-fraction", "0.4",
+                                 "--no-pretrained", "--image-size", "64", "--batch-size", "8", "--unknown-score", score])
+    assert result.exit_code == 0, result.output
+    assert "of the 12 held-out photos" in result.output
+    unknown = json.loads((tmp_path / "run" / "manifest.json").read_text())["unknown"]
+    assert unknown["score"] == SCORES[score] and unknown["photos"] == 12
+    result = runner.invoke(app, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "export"), "--format", "onnx"])
+    assert result.exit_code == 0, result.output
+    clf = Classifier(tmp_path / "export" / "model.onnx")
+    assert clf.threshold == pytest.approx(unknown["threshold"])
+    prediction = clf.classify(next((data / "daisy").iterdir()))
+    assert prediction.score is not None and prediction.unknown == (prediction.score < clf.threshold)
+
+
+def test_too_few_held_out_photos_give_no_unknown_score(tiny_run):
+    assert not json.loads((tiny_run / "manifest.json").read_text()).get("unknown")

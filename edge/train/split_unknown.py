@@ -1,0 +1,39 @@
+"""The unknown score for the SGD paths (fine-tune, uncached head), from their held-out split.
+
+The frozen path cross-validates its threshold (edge.train.frozen). A trained backbone cannot be
+cross-validated cheaply, but its held-out split is photos it never trained on: class means come
+from the training photos' features, the threshold from the held-out photos' scores.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from edge.train import features, openset
+from edge.train.datasets import ImageDataset
+from edge.train.models import get_submodule
+from edge.train.session import Session
+from edge.train.transforms import val_transform
+
+MIN_HELD_OUT = 5  # below this a 5 %-quantile threshold means nothing
+
+
+def unknown_from_split(s: Session) -> tuple[dict, dict]:
+    """(the manifest's `unknown`, the checkpoint's score tensors); both empty when the split is too small."""
+    if len(s.split.val) < MIN_HELD_OUT:
+        s.log(f"unknown: no score ({len(s.split.val)} held-out photos; it needs {MIN_HELD_OUT})")
+        return {}, {}
+    common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": s.cfg.batch_size, "views": 1,
+              "seed": s.cfg.seed}
+    train = features.extract(ds=ImageDataset(s.split.train, val_transform(s.pre)), description="features: training",
+                             **common)
+    held_out = features.extract(ds=s.val_ds, description="features: held-out", **common)
+    with torch.no_grad():
+        logits = get_submodule(s.model, s.entry.head_path)(held_out.x).float().cpu()
+    x = held_out.x.float().cpu()
+    means = openset.class_means(train.x.float().cpu(), train.y.cpu(), len(s.split.classes))
+    unknown, standardise = openset.from_held_out(openset.cosine_score(x, means), logits, s.cfg.unknown_score,
+                                                 s.cfg.unknown_keep)
+    s.log(f"unknown: {unknown['score']} below {unknown['threshold']:.3f} keeps {unknown['keep']:.0%} of the "
+          f"{len(x)} held-out photos")
+    return unknown, openset.checkpoint_tensors(means, standardise)
