@@ -10,12 +10,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _cpu_model() -> str:
-    from edge.devices.tune import cpu_model
-
-    return cpu_model()
-
-
 def _flags() -> list[str]:
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -29,7 +23,9 @@ def _flags() -> list[str]:
 def machine_info(threads: int) -> dict:
     import onnxruntime
 
-    info = {"cpu": _cpu_model(), "arch": platform.machine(), "cores": os.cpu_count(), "threads": threads,
+    from edge.devices.tune import cpu_model
+
+    info = {"cpu": cpu_model(), "arch": platform.machine(), "cores": os.cpu_count(), "threads": threads,
             "isa": _flags(), "python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
             "numpy": np.__version__}
     try:

@@ -31,14 +31,6 @@ class Peer:
     error: str | None = None
 
 
-class _Reader:
-    def __init__(self, x: np.ndarray, name: str):
-        self.items = iter([{name: x[i : i + 1]} for i in range(len(x))])
-
-    def get_next(self):
-        return next(self.items, None)
-
-
 def _ort(path: Path, threads: int) -> Callable[[], Run]:
     def load() -> Run:
         import onnxruntime as ort
@@ -77,9 +69,11 @@ def _ort_default_int8(fp32: Path, calibration: np.ndarray, path: Path) -> Path:
     import onnx
     from onnxruntime.quantization import quantize_static
 
+    from edge.export.onnx_int8 import CalibrationReader
+
     name = onnx.load(str(fp32)).graph.input[0].name
     with third_party_output():
-        quantize_static(str(fp32), str(path), _Reader(calibration, name))
+        quantize_static(str(fp32), str(path), CalibrationReader(calibration, name))
     return path
 
 
@@ -113,9 +107,9 @@ def build_peers(model, input_size: tuple, calibration: np.ndarray, workdir: Path
     plain = workdir / "torch-onnx-export.onnx"
     peers = [_try("peer:torch.onnx.export", "torch.onnx.export defaults, ONNX Runtime defaults",
                   lambda: _plain_onnx(model, input_size, plain), _ort, threads, log, "fp32")]
-    source = plain if peers[0].load else None
-    if source is None:
+    if peers[0].load is None:  # the other peers start from that plain export
         return peers
+    source = plain
     peers.append(_try("peer:ort-quantize_static", "quantize_static defaults: QDQ, s8 activations, MinMax, per-tensor",
                       lambda: _ort_default_int8(source, calibration, workdir / "ort-default.int8.onnx"), _ort,
                       threads, log, "int8"))

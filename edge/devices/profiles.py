@@ -65,15 +65,23 @@ def _cpuinfo() -> str:
         return ""
 
 
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The board or CPU name from /proc/cpuinfo: a Pi's 'Model' line, else 'model name'; '' if none."""
+    lines = (_cpuinfo() if cpuinfo is None else cpuinfo).splitlines()
+    for key in ("Model", "model name"):
+        found = next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), "")
+        if found:
+            return found
+    return ""
+
+
 def detect(machine: str | None = None, cpuinfo: str | None = None) -> tuple[DeviceProfile, str]:
     """(best-matching profile, why) for this machine, from its architecture and /proc/cpuinfo."""
     machine = (machine or platform.machine()).lower()
     cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo
     profiles = load_profiles()
     is_arm = machine in ("aarch64", "arm64")
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("Model")), "")
-    model = model or next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-                           if line.startswith("model name")), "")
+    model = cpu_model(cpuinfo)
     for profile in profiles.values():
         if profile.arch == ("aarch64" if is_arm else "x86_64") and profile.cpu_match:
             hits = [m for m in profile.cpu_match if m in model or (is_arm and m in cpuinfo)]

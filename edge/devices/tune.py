@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.atomic import write_json
+from edge.devices import profiles
 from edge.errors import EdgeError
 from edge.formats import ArtifactFormat, artifact_files, runtime_preference
 
@@ -34,13 +35,8 @@ class TuneChoice:
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("model name", "Model")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """What the cached choice is valid for: the CPU's name, else what Python knows of it."""
+    return profiles.cpu_model() or platform.processor() or platform.machine()
 
 
 def library_versions() -> dict[str, str]:

@@ -49,7 +49,7 @@ SETTINGS = (  # in order of preference: the first within budget wins
 )
 
 
-class _Reader:
+class CalibrationReader:
     """ORT CalibrationDataReader over preprocessed images, one per call, readable in ranges
     (`set_range` is what CalibStridedMinMax uses to calibrate chunk by chunk)."""
 
@@ -96,7 +96,7 @@ def _quantize_static(pre: Path, job: ExportJob, s: Setting, out: Path) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     quantize_static(
-        str(pre), str(out), _Reader(job.calibration, "input"),
+        str(pre), str(out), CalibrationReader(job.calibration, "input"),
         quant_format=QuantFormat.QDQ, activation_type=getattr(QuantType, s.activations),
         weight_type=QuantType.QInt8, per_channel=s.per_channel, calibrate_method=CalibrationMethod.MinMax,
         nodes_to_exclude=(_edge_nodes(pre) if s.float_edges else []) + score_path.onnx_nodes(pre),

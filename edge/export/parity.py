@@ -67,6 +67,12 @@ def batched_all(run_all, x: np.ndarray, batch_size: int = 16) -> list[np.ndarray
     return [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
 
 
+def logits_and_scores(run_all, val_x: np.ndarray, unknown_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logits on the photos, unknown scores on the photos and the non-photos: one pass over both."""
+    logits, scores = batched_all(run_all, np.concatenate([val_x, unknown_x]))[:2]
+    return logits[: len(val_x)], scores
+
+
 def compare_unknown(scores: np.ndarray, reference: np.ndarray, threshold: float) -> dict:
     """How the artifact's unknown score and decision match PyTorch's, on in-class and synthetic inputs."""
     agree = float(((scores < threshold) == (reference < threshold)).mean())

@@ -60,10 +60,9 @@ def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
         raise EdgeError(f"{fmt.name} export failed: {type(exc).__name__}: {str(exc)[:200]}") from None
     seconds = time.perf_counter() - start
     backend = parity.load_backend(fmt.backend, path, job.threads)
-    run = backend.run
     row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)), **_parity(backend, job),
            "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
-           "latency_ms_b1": round(parity.latency_ms(run, job.val_x), 3), **job.notes.get(fmt.name, {})}
+           "latency_ms_b1": round(parity.latency_ms(backend.run, job.val_x), 3), **job.notes.get(fmt.name, {})}
     unknown = f"  unknown-decision agreement {row['unknown_decision_agreement']:.4f}" if job.manifest.unknown else ""
     log(f"{fmt.name:14s} agreement {row['top1_agreement']:.4f}  max|dlogit| {row['max_abs_logit_diff']:.2e}  "
         f"{row['size_mb']:.2f} MB  {row['latency_ms_b1']:.2f} ms  ({seconds:.1f} s){unknown}")
@@ -75,8 +74,8 @@ def _parity(backend, job: ExportJob) -> dict:
     too, on the check photos plus synthetic non-photos (one pass over every input)."""
     if job.reference_unknown is None:
         return parity.compare(parity.batched(backend.run, job.val_x), job)
-    logits, scores = parity.batched_all(backend.run_all, np.concatenate([job.val_x, job.unknown_x]))[:2]
-    return {**parity.compare(logits[: len(job.val_x)], job),
+    logits, scores = parity.logits_and_scores(backend.run_all, job.val_x, job.unknown_x)
+    return {**parity.compare(logits, job),
             **parity.compare_unknown(scores, job.reference_unknown, job.manifest.unknown["threshold"])}
 
 
@@ -86,8 +85,8 @@ def _references(model, manifest: Manifest, val_x: np.ndarray) -> dict:
     if not manifest.unknown:
         return {"reference_logits": parity.batched(torch_model.run, val_x)}
     unknown_x = synthetic_unknowns(manifest)
-    logits, scores = parity.batched_all(torch_model.run_all, np.concatenate([val_x, unknown_x]))[:2]
-    return {"reference_logits": logits[: len(val_x)], "unknown_x": unknown_x, "reference_unknown": scores}
+    logits, scores = parity.logits_and_scores(torch_model.run_all, val_x, unknown_x)
+    return {"reference_logits": logits, "unknown_x": unknown_x, "reference_unknown": scores}
 
 
 def peak_rss_mb() -> float | None:

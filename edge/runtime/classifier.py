@@ -22,7 +22,7 @@ class Prediction:
     frame: int | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
     unknown: bool = False  # none of the classes: the unknown score fell below the manifest's threshold
-    score: float | None = None  # the unknown score (cosine to the nearest class mean); None: not available
+    score: float | None = None  # the unknown score (its kind: manifest.unknown['score']); None: not available
 
     @property
     def label(self) -> str:

@@ -55,12 +55,11 @@ def load_run(path: str | Path, data: Path | None = None) -> LoadedRun:
     # exported artifacts point at the exact checkpoint they came from
     manifest = payload["manifest"].with_updates(source_sha256=file_sha256(payload["path"]))
     model = checkpoint.rebuild(payload)
-    if manifest.unknown and "class_means" in payload:
+    if manifest.unknown:
         from edge.train.openset import OpenSetModel
         from edge.train.zoo import get_entry
 
-        model = OpenSetModel(model, get_entry(manifest.arch).head_path, payload["class_means"],
-                             payload.get("unknown_standardise")).eval()
+        model = OpenSetModel.from_checkpoint(model, get_entry(manifest.arch).head_path, payload) or model
     return LoadedRun(model, manifest, split, payload["path"])
 
 

@@ -30,9 +30,8 @@ class FrozenResult:
     labels: torch.Tensor
     chosen: crossval.Setting
     cv_scores: dict  # setting -> plain k-fold accuracy on all photos (selection figures)
-    class_means: torch.Tensor  # (C, D) centre-view features per class: the unknown score's reference
     unknown: dict  # the manifest's `unknown`: thresholds from held-out in-class scores
-    standardise: torch.Tensor | None  # the combined unknown score's constants; None: cosine alone
+    unknown_tensors: dict  # what the checkpoint keeps to rebuild the score (class means, ...)
     folds: int
     extract_seconds: float
     fit_seconds: float
@@ -76,17 +75,17 @@ def fit_frozen_head(s: Session) -> FrozenResult:
         bar.advance(task)
     head = crossval.fit(bank, np.arange(n), chosen)
     head.load_into(get_submodule(s.model, s.entry.head_path)[-1])
-    means = openset.class_means(bank.center, bank.labels, bank.num_classes)
-    unknown, standardise = unknown_threshold(bank, chosen, folds, s.cfg)
-    return FrozenResult(nested, bank.labels, chosen, scores, means, unknown, standardise, folds, extract_seconds,
+    unknown, tensors = unknown_threshold(bank, chosen, folds, s.cfg)
+    return FrozenResult(nested, bank.labels, chosen, scores, unknown, tensors, folds, extract_seconds,
                         time.perf_counter() - start)
 
 
 def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, folds: int,
-                      cfg: TrainConfig) -> tuple[dict, torch.Tensor | None]:
-    """The manifest's `unknown` from k-fold held-out in-class scores (and the combined score's constants)."""
+                      cfg: TrainConfig) -> tuple[dict, dict]:
+    """The manifest's `unknown` from k-fold held-out in-class scores, and the checkpoint's score tensors."""
     cosine = openset.held_out_cosine(bank, folds, cfg.seed)
     logits = None
     if cfg.unknown_score != "cosine":  # the combined score also needs held-out logits
         logits = crossval.held_out_logits(bank, np.arange(len(bank.labels)), [chosen], folds, cfg.seed)[chosen]
-    return openset.from_held_out(cosine, logits, cfg.unknown_score, cfg.unknown_keep)
+    means = openset.class_means(bank.center, bank.labels, bank.num_classes)  # the refit head's: all photos
+    return openset.from_held_out(cosine, logits, means, cfg.unknown_score, cfg.unknown_keep)

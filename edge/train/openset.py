@@ -55,19 +55,23 @@ def held_out_cosine(bank: crossval.FeatureBank, folds: int, seed: int) -> torch.
     return scores
 
 
-def from_held_out(cosine: torch.Tensor, logits: torch.Tensor | None, kind: str,
-                  keep: float) -> tuple[dict, torch.Tensor | None]:
-    """The manifest's `unknown` from held-out in-class cosine scores (and logits, which the combined
-    score needs), plus the combined score's constants (None for cosine alone)."""
+MEANS_KEY, STANDARDISE_KEY = "class_means", "unknown_standardise"  # the checkpoint's score tensors
+
+
+def from_held_out(cosine: torch.Tensor, logits: torch.Tensor | None, means: torch.Tensor, kind: str,
+                  keep: float) -> tuple[dict, dict]:
+    """(the manifest's `unknown`, the checkpoint's score tensors) from held-out in-class cosine scores
+    (and logits, which the combined score needs); `means` are the deployed model's class means."""
     if kind == "cosine":
-        return unknown_spec(cosine, keep), None
+        return unknown_spec(cosine, keep), {MEANS_KEY: means}
     standardise = standardiser(torch.softmax(logits, 1).amax(1), cosine)
-    return unknown_spec(combined_score(logits, cosine, standardise), keep, kind), standardise
+    return (unknown_spec(combined_score(logits, cosine, standardise), keep, kind),
+            {MEANS_KEY: means, STANDARDISE_KEY: standardise})
 
 
-def checkpoint_tensors(means: torch.Tensor, standardise: torch.Tensor | None) -> dict:
-    """What the checkpoint keeps so that export can rebuild the score (see OpenSetModel)."""
-    return {"class_means": means} | ({} if standardise is None else {"unknown_standardise": standardise})
+def describe(unknown: dict) -> str:
+    return (f"unknown: {unknown['score']} below {unknown['threshold']:.3f} keeps {unknown['keep']:.0%} of the "
+            f"{unknown['photos']} held-out photos")
 
 
 def unknown_spec(scores: torch.Tensor, keep: float, kind: str = "cosine") -> dict:
@@ -89,13 +93,19 @@ class OpenSetModel(nn.Module):
         set_submodule(model, head_path, nn.Identity())
         self.backbone = model
         self.register_buffer("unit_means", nn.functional.normalize(means.float(), dim=1))
-        self.combined = standardise is not None
-        self.register_buffer("standardise", torch.zeros(4) if standardise is None else standardise.float())
+        self.standardise = None if standardise is None else nn.Buffer(standardise.float())
+
+    @classmethod
+    def from_checkpoint(cls, model: nn.Module, head_path: str, payload: dict) -> OpenSetModel | None:
+        """The open-set wrapper when the checkpoint keeps the score's tensors; else None."""
+        if MEANS_KEY not in payload:
+            return None
+        return cls(model, head_path, payload[MEANS_KEY], payload.get(STANDARDISE_KEY)).eval()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.backbone(x)
         logits = self.head(features)
         score = (nn.functional.normalize(features, dim=1) @ self.unit_means.T).amax(1)
-        if self.combined:
+        if self.standardise is not None:
             score = combined_score(logits, score, self.standardise)
         return logits, score

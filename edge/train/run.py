@@ -73,13 +73,12 @@ def frozen_head(s: Session, timings: dict) -> Evaluation:
     estimate = estimate_fields(correct, len(r.labels), f"nested {r.folds}-fold CV")
     s.log(f"head: {r.chosen.describe()} (chosen by {r.folds}-fold CV: {r.cv_scores[r.chosen.describe()]:.4f}), "
           f"refit on all {len(r.labels)} photos; features {r.extract_seconds:.0f} s, CV {r.fit_seconds:.0f} s")
-    s.log(f"unknown: {r.unknown['score']} below {r.unknown['threshold']:.3f} keeps "
-          f"{r.unknown['keep']:.0%} of held-out in-class photos")
+    s.log(openset.describe(r.unknown))
     details = {"head_setting": r.chosen.describe(), "cv_accuracy_by_setting": r.cv_scores,
                "estimate_fold_accuracy": [round(a, 4) for a in r.nested.fold_accuracy],
                "estimate_fold_settings": r.nested.fold_settings, "trained_on_images": len(r.labels)}
     return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details, r.unknown,
-                      openset.checkpoint_tensors(r.class_means, r.standardise))
+                      r.unknown_tensors)
 
 
 def naive_head_phase(s: Session, timings: dict) -> None:

@@ -32,8 +32,7 @@ def unknown_from_split(s: Session) -> tuple[dict, dict]:
         logits = get_submodule(s.model, s.entry.head_path)(held_out.x).float().cpu()
     x = held_out.x.float().cpu()
     means = openset.class_means(train.x.float().cpu(), train.y.cpu(), len(s.split.classes))
-    unknown, standardise = openset.from_held_out(openset.cosine_score(x, means), logits, s.cfg.unknown_score,
-                                                 s.cfg.unknown_keep)
-    s.log(f"unknown: {unknown['score']} below {unknown['threshold']:.3f} keeps {unknown['keep']:.0%} of the "
-          f"{len(x)} held-out photos")
-    return unknown, openset.checkpoint_tensors(means, standardise)
+    unknown, tensors = openset.from_held_out(openset.cosine_score(x, means), logits, means, s.cfg.unknown_score,
+                                             s.cfg.unknown_keep)
+    s.log(openset.describe(unknown))
+    return unknown, tensors
