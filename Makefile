@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 RUNTIME_VENV ?= .venv-runtime
-DATA ?= ../shared/data/flowers5
+FLOWERS = data/flowers5
+DATA ?= $(FLOWERS)
+# Targets that read DATA fill data/flowers5 first when DATA is it (make data).
+NEEDS_DATA = $(if $(filter $(FLOWERS),$(DATA)),data)
 RUN ?= runs/flowers5
 EXPORT ?= exports/flowers5
 BENCH_OUT ?= benchmarks/flowers5
@@ -11,11 +14,12 @@ BENCH_OUT ?= benchmarks/flowers5
 PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip
 RUNTIME_PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(RUNTIME_VENV)/bin/pip
 
-.PHONY: help install install-runtime train export infer bench soak accuracy-check unknown-check test test-slow lint pi-check clean
+.PHONY: help install install-runtime data train export infer bench soak accuracy-check unknown-check test test-slow lint pi-check clean
 
 help:
 	@echo "install          .venv with edge[train,dev] (torch 2.13.0 from the registry)"
 	@echo "install-runtime  .venv-runtime with the torch-free runtime only"
+	@echo "data             fill $(FLOWERS): FROM=PATH, else ../shared/data/flowers5, else download tf_flowers"
 	@echo "train            train the default model on DATA=$(DATA) into RUN=$(RUN)"
 	@echo "export           export RUN to EXPORT=$(EXPORT) with INT8 artifacts"
 	@echo "infer            classify DATA with the INT8 ONNX artifact"
@@ -37,13 +41,16 @@ install-runtime:
 	$(RUNTIME_PIP) install -e '.[openvino]'
 	$(RUNTIME_VENV)/bin/python -c "import sys, edge.runtime, edge.devices; assert 'torch' not in sys.modules; print('runtime ok, torch-free')"
 
-train:
+data:
+	$(PYTHON) scripts/get_data.py --out $(FLOWERS) $(if $(FROM),--from $(FROM))
+
+train: $(NEEDS_DATA)
 	$(VENV)/bin/edge train $(DATA) --out $(RUN) --force
 
 export:
 	$(VENV)/bin/edge export $(RUN) --out $(EXPORT) --int8 --force
 
-infer:
+infer: $(NEEDS_DATA)
 	$(VENV)/bin/edge-infer $(EXPORT)/model.int8.onnx $(DATA)
 
 bench:
@@ -52,12 +59,12 @@ bench:
 soak:
 	$(VENV)/bin/python scripts/soak.py $(EXPORT)/model.int8.onnx --out benchmarks/soak/result.json
 
-accuracy-check:
+accuracy-check: $(NEEDS_DATA)
 	$(VENV)/bin/python scripts/accuracy_check.py $(DATA) --repeats 3 --out benchmarks/accuracy_check/flowers5.json
 	$(VENV)/bin/python scripts/accuracy_check.py $(DATA) --classes daisy dandelion --train-per-class 60 \
 		--out benchmarks/accuracy_check/daisy_dandelion.json
 
-unknown-check:
+unknown-check: $(NEEDS_DATA)
 	$(VENV)/bin/python scripts/unknown_check.py $(DATA) --out benchmarks/unknown/result.json
 	$(VENV)/bin/python scripts/unknown_end_to_end.py $(EXPORT) $(DATA) --out benchmarks/unknown/end_to_end.json
 
@@ -70,7 +77,7 @@ test-slow:
 lint:
 	$(VENV)/bin/ruff check edge tests
 
-pi-check:
+pi-check: $(NEEDS_DATA)
 	bash scripts/pi-check.sh $(EXPORT) $(DATA) $(RUN)
 
 clean:

@@ -17,7 +17,7 @@ from edge.errors import EdgeError
 class ArtifactFormat:
     name: str  # used by --format, edge bench and export_report.json
     path: str  # file written inside the export folder
-    backend: str  # torch | onnxruntime | openvino: what runs it
+    backend: str  # torch | onnxruntime | openvino | litert | ncnn: what runs it
     int8: bool = False
     fp32_sibling: str | None = None  # the format an INT8 artifact must beat on speed
     requires: tuple[str, ...] = ()  # formats built first (their files are inputs)
@@ -37,6 +37,10 @@ FORMATS: dict[str, ArtifactFormat] = {f.name: f for f in (
                    options=("fp16_weights",)),
     ArtifactFormat(name="openvino-int8", path="openvino-int8/model.xml", backend="openvino", int8=True,
                    fp32_sibling="openvino", requires=("onnx", "openvino"), options=("max_drop",)),
+    ArtifactFormat(name="tflite", path="model.tflite", backend="litert"),
+    ArtifactFormat(name="tflite-int8", path="model.int8.tflite", backend="litert", int8=True, fp32_sibling="tflite",
+                   options=("max_drop",)),
+    ArtifactFormat(name="ncnn", path="ncnn/model.ncnn.param", backend="ncnn"),
 )}
 FP32_DEFAULT = ("torchscript", "onnx", "openvino")
 INT8_DEFAULT = ("onnx-int8", "openvino-int8")
@@ -44,8 +48,8 @@ OPTION_FLAGS = {"max_drop": "--max-drop", "fp16_weights": "--fp16-weights"}
 
 
 def artifact_files(path: Path) -> list[Path]:
-    """The artifact and its weight file: OpenVINO's .bin, or ONNX external data (`.onnx.data`)."""
-    sidecar = path.with_suffix(".bin") if path.suffix == ".xml" else path.with_name(path.name + ".data")
+    """The artifact and its weight file: OpenVINO's and ncnn's .bin, or ONNX external data (`.onnx.data`)."""
+    sidecar = path.with_suffix(".bin") if path.suffix in (".xml", ".param") else path.with_name(path.name + ".data")
     return [p for p in (path, sidecar) if p.is_file()]
 
 

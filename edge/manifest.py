@@ -16,8 +16,14 @@ from typing import Any
 from edge.errors import EdgeError
 
 SCHEMA_VERSION = 1
+MANIFEST_KEY = "edge_manifest"  # where artifacts carry it: ONNX metadata_props key, OpenVINO rt_info key
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 MIN_SIZE, MAX_SIZE = 8, 2048  # pixels: a resize_size of 60000 needed 18 GB per image
+# How photos are decoded before the resize. "full": every pixel (what a manifest without the field
+# means). "draft": a JPEG decodes at the smallest 1/2, 1/4 or 1/8 DCT scale that leaves the shorter
+# side at least resize_size (edge.runtime.images.load_rgb); new runs write it.
+DECODES = ("full", "draft")
+NEW_RUN_DECODE = "draft"
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,16 @@ class Manifest:
     # "None of these": {"score": "cosine_to_class_mean", "keep": 0.95, "threshold": t, "thresholds": {keep: t}};
     # the artifact's second output is the score, and below the threshold the answer is "unknown". {}: none.
     unknown: dict[str, Any] = field(default_factory=dict)
+    decode: str = "full"  # one of DECODES; train, export and runtime all decode as it says
 
     @property
     def num_classes(self) -> int:
         return len(self.labels)
+
+    @property
+    def decode_side(self) -> int | None:
+        """`load_rgb(path, manifest.decode_side)`: the shorter side a draft decode must keep."""
+        return self.resize_size if self.decode == "draft" else None
 
     def with_updates(self, **changes: Any) -> Manifest:
         return replace(self, **changes)
@@ -91,6 +103,8 @@ class Manifest:
     def validate(self, source: str = "manifest") -> None:
         if self.interpolation not in INTERPOLATIONS:
             raise EdgeError(f"{source}: manifest field 'interpolation' must be one of {INTERPOLATIONS}")
+        if self.decode not in DECODES:
+            raise EdgeError(f"{source}: manifest field 'decode' must be one of {DECODES}; upgrade edge or re-export")
         if self.channel_order not in ("RGB", "BGR"):
             raise EdgeError(f"{source}: manifest field 'channel_order' must be RGB or BGR")
         if self.layout not in ("NCHW", "NHWC"):
@@ -134,8 +148,11 @@ _SCHEMA: dict[str, tuple[type, type | None, int | None]] = {
     "source_sha256": (str, None, None),
     "temperature": (float, None, None),
     "unknown": (dict, None, None),
+    "decode": (str, None, None),
 }
-OPTIONAL_FIELDS = {"temperature", "unknown"}  # fields newer than schema 1's first release
+# Fields newer than schema 1's first release: missing, they take their defaults, which mean what edge
+# did before them ("decode": "full"), so schema_version stays 1 and every older manifest still loads.
+OPTIONAL_FIELDS = {"temperature", "unknown", "decode"}
 
 
 def _valid_unknown(unknown: dict) -> bool:

@@ -29,7 +29,7 @@ rows = {}
 with torch.no_grad():
     for line in (out / "model_onnx.jsonl").read_text().splitlines():
         src = json.loads(line)["source"]
-        rows[src] = m.labels[int(model(tf(load_rgb(src))[None]).argmax())]
+        rows[src] = m.labels[int(model(tf(load_rgb(src, min_side=m.decode_side))[None]).argmax())]
 result = {"images": len(rows), "val_images": sum(str(Path(s).resolve()) in val for s in rows)}
 truth = {s: Path(s).parent.name for s in rows}
 def acc(pred, keys): return sum(pred[k] == truth[k] for k in keys) / len(keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -9,14 +10,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-FLOWERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "flowers5"
+ROOT = Path(__file__).resolve().parents[1]
+# `make data` fills data/flowers5; CI and this workplace also have the read-only copy in ../shared
+FLOWERS = next((p for p in (ROOT / "data" / "flowers5", ROOT.parent / "shared" / "data" / "flowers5") if p.is_dir()),
+               ROOT / "data" / "flowers5")
 CLASSES = ("daisy", "roses", "tulips")
 BLOCK_TORCH = Path(__file__).parent / "block_torch"  # sitecustomize that makes `import torch` fail
 
 
 def real_photos(n_per_class: int, classes=CLASSES) -> dict[str, list[Path]]:
     if not FLOWERS.is_dir():
-        pytest.skip(f"real data not found at {FLOWERS}")
+        pytest.skip(f"real data not found at {FLOWERS}: run `make data`")
     return {c: sorted((FLOWERS / c).glob("*.jpg"))[:n_per_class] for c in classes}
 
 
@@ -27,6 +31,17 @@ def make_dataset(root: Path, n_per_class: int = 6, classes=CLASSES) -> Path:
         for p in paths:
             shutil.copy(p, root / name / p.name)
     return root
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The `openvino` and `gpu` markers skip their tests where the package or a CUDA GPU is missing."""
+    if item.get_closest_marker("openvino") and importlib.util.find_spec("openvino") is None:
+        pytest.skip("needs the openvino package (pip install 'edge-classifier[openvino]')")
+    if item.get_closest_marker("gpu"):
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.skip("needs a CUDA GPU")
 
 
 @pytest.fixture

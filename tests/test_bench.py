@@ -64,7 +64,20 @@ def test_peers_are_rows_marked_peer_with_their_floor(tiny_run, tiny_export, tmp_
         assert row["below_floor"] is (row["latency_ms_p50"] < row["floor_ms"])
     assert "Peers (each library's documented default path" in (out / "bench.md").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["bench.json", "bench.md", "bench.png"]  # peers not kept
-    assert result.exit_code == (1 if any(r["below_floor"] for r in data["rows"]) else 0)
+    assert [r["format"] for r in data["rows"] if r["below_floor"]] == []  # below its floor: the floor is wrong
+    assert result.exit_code == 0, result.output
+
+
+def test_a_row_below_its_floor_fails_the_command_and_keeps_the_results(tiny_run, tiny_export, tmp_path, monkeypatch):
+    from edge.bench import run
+
+    monkeypatch.setattr(run, "floor_ms", lambda info, precision, size_mb: (1e6, "compute"))  # nothing runs in 1000 s
+    out = tmp_path / "bench"
+    result = runner.invoke(app, ["bench", str(tiny_run), "--export-dir", str(tiny_export), "--out", str(out),
+                                 "--formats", "onnx", "--repeats", "5"])
+    assert result.exit_code == 1
+    assert "error: pytorch, onnx measured below the floor: the floor is wrong" in result.output
+    assert json.loads((out / "bench.json").read_text())["rows"][1]["below_floor"] is True
 
 
 def test_floor_is_the_larger_of_compute_and_memory():

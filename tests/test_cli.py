@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from edge.cli.main import app
-from edge.runtime.cli import app as infer_app
+from edge.cli.infer import app as infer_app
 from tests.conftest import BLOCK_TORCH
 
 runner = CliRunner()
@@ -63,7 +63,7 @@ def test_config_file_values_and_flag_precedence(tmp_path):
 
 
 def test_runtime_imports_without_torch():
-    code = "import sys, edge.runtime, edge.devices, edge.runtime.cli, edge.cli.main; assert 'torch' not in sys.modules"
+    code = "import sys, edge.runtime, edge.devices, edge.cli.infer, edge.cli.main; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from edge.cli.main import app
 from edge.errors import EdgeError
-from edge.runtime.cli import app as infer_app
+from edge.cli.infer import app as infer_app
 
 runner = CliRunner()
 
@@ -271,13 +271,12 @@ def test_predict_batch_of_nothing_and_grey_arrays(tiny_export):
     assert clf.predict(grey) == clf.predict(np.dstack([grey] * 3))
 
 
-@pytest.mark.parametrize("artifact", ["model.onnx", "openvino/model.xml"])
+@pytest.mark.parametrize("artifact", ["model.onnx", pytest.param("openvino/model.xml", marks=pytest.mark.openvino)])
 def test_one_classifier_shared_by_8_threads(tiny_export, tiny_data, artifact):
     from concurrent.futures import ThreadPoolExecutor
 
     from edge.runtime import Classifier
 
-    pytest.importorskip("openvino") if artifact.endswith(".xml") else None
     clf = Classifier(tiny_export / artifact, threads=1)
     images = sorted(tiny_data.rglob("*.jpg")) * 3
     serial = [clf.predict(p) for p in images]
@@ -363,7 +362,7 @@ def test_sigterm_during_save_leaves_a_playable_video(tiny_export, tmp_path):
 
     clip = _clip(tmp_path / "long.mp4", 25.0, frames=3000)
     out = tmp_path / "annotated.mp4"
-    code = "from edge.runtime.cli import main; main()"
+    code = "from edge.cli.infer import main; main()"
     proc = subprocess.Popen([sys.executable, "-c", code, str(tiny_export / "model.onnx"), str(clip), "--save",
                              str(out), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for _ in range(40):  # wait for the first predictions

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from edge.runtime import Classifier
-from edge.runtime.images import load_rgb
 from edge.runtime.pipeline import run_images
 from edge.runtime.sources import list_images
 from edge.runtime.stats import Summary, images_per_second
@@ -25,7 +24,7 @@ from edge.runtime.stats import Summary, images_per_second
 
 def pipeline_rate(clf: Classifier, paths: list[Path], batch: int, workers: int) -> float:
     summary = Summary()
-    run_images(clf, paths, k=1, batch_size=batch, workers=workers, emit=lambda p: None, report=lambda m: None,
+    run_images(clf, paths, k=1, batch_size=batch, workers=workers, emit=lambda p: None, on_error=lambda s, e: None,
                summary=summary)
     return summary.classified / summary.seconds
 
@@ -40,10 +39,10 @@ def measure(artifact: str, folder: str, threads: int, batches=(8, 16), workers=(
     paths = list_images(folder)
     bare_clf = Classifier(artifact, threads=threads)  # the backend at its fastest on its own
     clf = Classifier(artifact, threads=threads, spin_wait=False)  # as edge-infer runs a folder
-    x = np.stack([clf.preprocess(load_rgb(p)) for p in paths])
+    x = np.stack([clf.preprocess(clf.preprocess.load(p)) for p in paths])
     start = time.perf_counter()  # a second, warm pass on one core: decode + preprocess per image
     for p in paths:
-        clf.preprocess(load_rgb(p))
+        clf.preprocess(clf.preprocess.load(p))
     preprocess_ms = (time.perf_counter() - start) * 1000 / len(paths)
     rows = []
     for batch in batches:

@@ -9,7 +9,8 @@ import typer
 from edge.cli_support import clean_errors, print_version, run, torch_available
 from edge.devices.cli import app as devices_app
 from edge.errors import EdgeError
-from edge.runtime.cli import infer
+from edge.review.cli import review
+from edge.cli.infer import infer_command
 
 app = typer.Typer(
     name="edge",
@@ -24,8 +25,9 @@ def _options(version: Annotated[bool, typer.Option("--version", callback=print_v
     """Photos -> a fast, verified image classifier for a Raspberry Pi or a laptop."""
 
 
-app.command("infer", help="Classify images, folders, videos or cameras (same as edge-infer).")(infer)
-app.add_typer(devices_app, name="devices", help="Device profiles: list, show, detect.")
+app.command("infer")(infer_command)
+app.add_typer(devices_app, name="devices", help="Device profiles and autotune: list, show, detect, tune.")
+app.command("review")(review)  # torch-free: a run's oof.json, or an export through the runtime
 
 TORCH_COMMANDS = ("train", "export", "bench", "classify")
 
@@ -43,10 +45,9 @@ if torch_available():
     from edge.export.cli import export
     from edge.train.cli import classify, train
 
-    app.command("train", help="Fine-tune a pretrained classifier on an image folder.")(train)
-    app.command("export", help="Export a run to TorchScript/ONNX/OpenVINO, each checked against PyTorch.")(export)
-    app.command("classify", help="Top-5 ImageNet labels for a photo from a zoo model.")(classify)
-    app.command("bench", help="Benchmark every format of a run: accuracy, latency, size.")(bench)
+    # No help= here: each command's docstring (with its examples) is its help.
+    for _command in (train, export, classify, bench):
+        app.command(_command.__name__)(_command)
 else:
     extra = {"allow_extra_args": True, "ignore_unknown_options": True}
     for _name in TORCH_COMMANDS:

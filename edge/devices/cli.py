@@ -27,16 +27,16 @@ def list_profiles() -> None:
 
       edge devices list
     """
-    table = Table("name", "backend", "precision", "threads", "description")
+    table = Table("name", "formats (best first)", "threads", "description")
     for p in load_profiles().values():
-        table.add_row(p.name, p.backend, p.precision, str(p.threads or "all"), p.description)
+        table.add_row(p.name, ", ".join(p.formats), str(p.threads or "all"), p.description)
     console.print(table)
 
 
 @app.command("show")
 @clean_errors
 def show(name: Annotated[str, typer.Argument(help="Profile name (edge devices list).")]) -> None:
-    """Show one profile: threads, backend, artifact, camera and install line.
+    """Show one profile: threads, formats, camera and install line.
 
     Example:
 
@@ -77,4 +77,4 @@ def tune(
 
     if not export_dir.is_dir():
         raise EdgeError(f"{export_dir}: not an export folder; pass the --out of edge export")
-    console.print(tuner.describe(*tuner.cached_or_tuned(export_dir, seconds, max_threads, again)))
+    typer.echo(tuner.describe(*tuner.cached_or_tuned(export_dir, seconds, max_threads, again), export_dir))

@@ -14,6 +14,8 @@ except ImportError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib
 
 from edge.errors import EdgeError
+from edge.formats import get_format
+from edge.runtime.backends import available_cores
 
 
 @dataclass(frozen=True)
@@ -23,16 +25,19 @@ class DeviceProfile:
     arch: str  # platform.machine() of the target
     cpu_match: tuple[str, ...]  # substrings of /proc/cpuinfo that identify it
     threads: int  # 0: all cores
-    backend: str  # onnxruntime | openvino
-    precision: str
-    artifact: str  # which file of an export folder to run there
+    formats: tuple[str, ...]  # format names, best first: what `edge export --for` builds, what runs untuned
     input_size_advice: str
     camera: str
     install: str
+    avoid: str = ""  # a format that runs badly there, and why, in one line
     notes: str = ""
+    # `edge train --target-device NAME`: the most a recipe may cost there, in EfficientNet-Lite0 FLOPs
+    # (a policy per device, not a measurement: see each profile's max_cost_why)
+    max_cost: float = 1.0
+    max_cost_why: str = ""
 
     def resolved_threads(self) -> int:
-        cores = os.cpu_count() or 1
+        cores = available_cores()
         return min(self.threads, cores) if self.threads else cores  # never more threads than cores
 
 
@@ -47,7 +52,10 @@ def load_profiles() -> dict[str, DeviceProfile]:
     for file in _profile_files():
         data = tomllib.loads(file.read_text(encoding="utf-8"))
         data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
-        profiles[data["name"]] = DeviceProfile(**data)
+        profile = DeviceProfile(**data)
+        for name in profile.formats:
+            get_format(name)  # a profile naming no known format is a packaging bug, caught by the tests
+        profiles[profile.name] = profile
     return profiles
 
 

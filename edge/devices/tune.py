@@ -19,9 +19,9 @@ import numpy as np
 from edge.atomic import write_json
 from edge.devices import profiles
 from edge.errors import EdgeError
-from edge.formats import ArtifactFormat, artifact_files, runtime_preference
-
-CACHE_NAME = ".edge-tune.json"
+from edge.export_dir import ExportDir
+from edge.formats import ArtifactFormat, artifact_files
+from edge.runtime.backends import BACKENDS, available_cores, runnable
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,14 @@ def cpu_model() -> str:
 
 
 def library_versions() -> dict[str, str]:
+    """Versions of the runtime libraries installed here (a new version may change the fastest)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     versions = {}
-    for name in ("onnxruntime", "openvino"):
+    for backend in BACKENDS.values():
         try:
-            versions[name] = __import__(name).__version__
-        except ImportError:
+            versions[backend.library] = version(backend.library.replace("_", "-"))
+        except PackageNotFoundError:
             pass
     return versions
 
@@ -57,17 +60,12 @@ def _file_hash(path: Path) -> str:
 
 
 def usable(export_dir: Path) -> list[ArtifactFormat]:
-    """Artifacts present here that the export judged within its accuracy budget."""
-    report_path = export_dir / "export_report.json"
-    rows = {}
-    if report_path.is_file():
-        rows = {r["name"]: r for r in json.loads(report_path.read_text(encoding="utf-8")).get("formats", [])}
-    return [f for f in runtime_preference() if (export_dir / f.path).is_file()
-            and rows.get(f.name, {}).get("within_budget") is not False]
+    """Artifacts present here, within the export's accuracy budget, whose runtime library is installed."""
+    return runnable(ExportDir(export_dir))[0]
 
 
 def cache_key(export_dir: Path, formats: list[ArtifactFormat]) -> str:
-    parts = {"cpu": cpu_model(), "cores": os.cpu_count(), "libraries": library_versions(),
+    parts = {"cpu": cpu_model(), "cores": available_cores(), "libraries": library_versions(),
              "artifacts": {f.name: _file_hash(export_dir / f.path) for f in formats}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -75,7 +73,7 @@ def cache_key(export_dir: Path, formats: list[ArtifactFormat]) -> str:
 def cache_path(export_dir: Path) -> Path:
     """In the export folder when it is writable, else in the user's cache directory."""
     if os.access(export_dir, os.W_OK):
-        return export_dir / CACHE_NAME
+        return ExportDir(export_dir).tune_cache_path
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edge" / "tune"
     return base / (hashlib.sha256(str(export_dir.resolve()).encode()).hexdigest()[:16] + ".json")
 
@@ -104,11 +102,12 @@ def tune(export_dir: Path, seconds: float = 1.0, max_threads: int | None = None)
     """Time every usable artifact at 1..max_threads threads; cache and return the fastest."""
     from edge.manifest import read_manifest
 
-    formats = usable(export_dir)
+    formats, skipped = runnable(ExportDir(export_dir))
     if not formats:
-        raise EdgeError(f"{export_dir}: no runnable artifact within the export's budget; run `edge export` first")
-    manifest = read_manifest(export_dir / "manifest.json")
-    threads = range(1, (max_threads or os.cpu_count() or 1) + 1)
+        raise EdgeError(f"{export_dir}: no artifact this machine can run within the export's budget"
+                        f"{f' ({skipped})' if skipped else ''}; run `edge export` first")
+    manifest = read_manifest(ExportDir(export_dir).manifest_path)
+    threads = range(1, min(max_threads or available_cores(), available_cores()) + 1)
     timings = {(f.name, t): _latency_ms(export_dir / f.path, f.backend, t, seconds, manifest)
                for f in formats for t in threads}
     (name, best_threads), latency = min(timings.items(), key=lambda kv: kv[1])
@@ -129,8 +128,14 @@ def cached_or_tuned(export_dir: Path, seconds: float, max_threads: int | None = 
     return tune(export_dir, seconds, max_threads), True
 
 
-def describe(choice: TuneChoice, fresh: bool) -> str:
+def describe(choice: TuneChoice, fresh: bool, export_dir: Path) -> str:
+    """One line: what runs and why; plus the artifacts passed over because their library is absent."""
     how = f"fastest of {choice.tried} artifact x thread settings timed here" if fresh else "cached for this CPU, " \
           "these libraries and these artifacts"
-    return (f"tuned: {choice.format} ({choice.artifact}) with {choice.threads} thread(s), "
-            f"{choice.latency_ms:.2f} ms at batch 1 ({how})")
+    skipped = runnable(ExportDir(export_dir))[1]
+    return (f"tuned: {choice.format} ({choice.artifact}) with {plural(choice.threads, 'thread')}, "
+            f"{choice.latency_ms:.2f} ms at batch 1 ({how})" + (f"; {skipped}" if skipped else ""))
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -9,13 +9,13 @@ import numpy as np
 
 from edge.errors import EdgeError
 from edge.manifest import Manifest
-from edge.runtime.images import is_image_name, load_rgb
+from edge.runtime.images import is_image_name
 from edge.runtime.preprocess import Preprocessor
 
 
 def preprocess_all(paths: list[Path], manifest: Manifest) -> np.ndarray:
     pre = Preprocessor(manifest)
-    return np.stack([pre(load_rgb(p)) for p in paths]).astype(np.float32)
+    return np.stack([pre(pre.load(p)) for p in paths]).astype(np.float32)  # decoded as the runtime will
 
 
 def balanced_calibration(samples: list, limit: int, seed: int = 0) -> list[Path]:
@@ -60,8 +60,30 @@ def synthetic_unknowns(manifest: Manifest, count: int = 24, seed: int = 0) -> np
     return np.stack([pre(image) for image in synthetic_images(count, seed)]).astype(np.float32)
 
 
-def folder_images(folder: Path, limit: int) -> list[Path]:
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_image_name(p))
+def readable_images(folder: Path, report) -> list[Path]:
+    """Every decodable image under `folder`, sorted; unreadable files are counted and named, not fatal
+    (as `edge train` skips them)."""
+    from edge.runtime.images import load_rgb
+    from edge.runtime.walk import walk_files
+
+    paths, skipped = [], []
+    for path in sorted(p for p in walk_files(folder) if is_image_name(p)):
+        try:
+            load_rgb(path, min_side=1)  # every byte decoded, at the cheapest JPEG scale
+            paths.append(path)
+        except EdgeError as exc:
+            skipped.append(str(exc).split(";")[0])
+    if skipped:
+        report(f"skipped {len(skipped)} unreadable file(s) in {folder}: {skipped[0]}" + (" ..." if len(skipped) > 1 else ""))
     if not paths:
-        raise EdgeError(f"{folder}: no images found for calibration; pass --data with some photos")
-    return paths[:: max(1, len(paths) // limit)][:limit]
+        raise EdgeError(f"{folder}: no readable images found to check and calibrate on; pass --data with some photos")
+    return paths
+
+
+def split_check_calibration(paths: list[Path], calibration_size: int, check_size: int) -> tuple[list[Path], list[Path]]:
+    """(check, calibration) from one folder, disjoint: no photo that calibrates INT8 also checks it."""
+    step = max(1, len(paths) // max(calibration_size, 1)) if calibration_size else len(paths) + 1
+    calibration = paths[::step][:calibration_size] if calibration_size else []
+    taken = set(calibration)
+    rest = [p for p in paths if p not in taken] or paths  # a tiny folder: check on what there is
+    return rest[:: max(1, len(rest) // check_size)][:check_size], calibration

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.manifest import Manifest
-from edge.runtime.backends import MANIFEST_KEY
+from edge.manifest import MANIFEST_KEY, Manifest
 
 
 def embed_manifest(path: Path, manifest: Manifest) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge.export.job import ExportJob
-from edge.manifest import Manifest
-from edge.runtime.backends import MANIFEST_KEY
+from edge.manifest import MANIFEST_KEY, Manifest
 
 
 def save(model, path: Path, manifest: Manifest, fp16_weights: bool = False) -> Path:

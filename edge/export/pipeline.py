@@ -13,7 +13,8 @@ import torch
 from edge.atomic import atomic_dir, write_json, write_text
 from edge.errors import EdgeError
 from edge.export import parity
-from edge.export.data import balanced_calibration, folder_images, preprocess_all, synthetic_unknowns
+from edge.export.data import (balanced_calibration, preprocess_all, readable_images, split_check_calibration,
+                              synthetic_unknowns)
 from edge.export.exporters import EXPORTERS
 from edge.export.fixpad import fix_same_padding
 from edge.export.job import ExportJob
@@ -34,20 +35,22 @@ class Source:
 
 
 def load_run(path: Path, data: Path | None, calibration_size: int) -> Source:
-    """Calibrate on class-balanced training photos; check on every other labelled photo."""
+    """Calibrate on class-balanced training photos; check on every other labelled photo (all of them
+    when nothing is calibrated: `calibration_size` 0)."""
     run = api.load_run(path, data)
-    calibration = balanced_calibration(run.split.train, calibration_size)
+    calibration = balanced_calibration(run.split.train, calibration_size) if calibration_size else []
     taken = set(calibration)
     check = [s for s in run.split.val + run.split.train if s.path not in taken]
     return Source(run.model, run.manifest, [s.path for s in check], np.array([s.label for s in check]), calibration)
 
 
-def load_zoo(name: str, data: Path | None, weights: Path | None, calibration_size: int) -> Source:
+def load_zoo(name: str, data: Path | None, weights: Path | None, calibration_size: int, log) -> Source:
     """A zoo model with its ImageNet head: parity on any photos, no labels."""
     if data is None:
         raise EdgeError(f"exporting zoo:{name} needs --data DIR with a few photos to check and calibrate on")
     model, manifest = api.load_zoo(name, weights)
-    return Source(model, manifest, folder_images(data, 100), None, folder_images(data, calibration_size))
+    check, calibration = split_check_calibration(readable_images(data, log), calibration_size, check_size=100)
+    return Source(model, manifest, check, None, calibration)
 
 
 def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
@@ -108,12 +111,14 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
     check_options(chosen, {"max_drop": max_drop, "fp16_weights": fp16_weights})
     claim_export_dir(out, force)
     torch.set_num_threads(threads)
-    src = (load_zoo(source[4:], data, weights, calibration_size) if source.startswith("zoo:")
+    calibration_size = calibration_size if any(f.int8 for f in chosen) else 0  # nothing calibrates: check on all
+    src = (load_zoo(source[4:], data, weights, calibration_size, log) if source.startswith("zoo:")
            else load_run(Path(source), data, calibration_size))
-    swapped = fix_same_padding(src.model, tuple(src.manifest.input_size))
+    fix_same_padding(src.model, tuple(src.manifest.input_size))
     val_x = preprocess_all(src.check_paths, src.manifest)
-    log(f"exporting {src.manifest.arch} ({len(src.manifest.labels)} classes; {swapped} same-pad convs fixed) "
-        f"as {', '.join(f.name for f in chosen)}; checking on {len(val_x)} photos that calibrate nothing")
+    log(f"exporting {src.manifest.arch} ({len(src.manifest.labels)} classes) as {', '.join(f.name for f in chosen)}")
+    log(f"checking every artifact against PyTorch on {len(val_x)} photos" +
+        (f" (none of them among the {len(src.calibration_paths)} that calibrate INT8)" if src.calibration_paths else ""))
     with atomic_dir(out) as work:
         job = ExportJob(model=src.model, manifest=src.manifest, workdir=work, val_x=val_x, val_y=src.check_y,
                         **_references(src.model, src.manifest, val_x),

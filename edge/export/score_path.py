@@ -1,4 +1,4 @@
-"""The nodes only the unknown score needs: kept in float by both INT8 quantizers.
+"""The nodes only the unknown score needs: kept in float by every INT8 quantizer.
 
 Post-training quantization clips every quantized tensor to the range it saw on the calibration
 photos, which are all in-class. A far-away image's score lies below that range by design, so a
@@ -52,3 +52,13 @@ def openvino_ops(model) -> list[str]:
     only = {op.get_friendly_name() for op in score - logits
             if op.get_type_name() not in ("Constant", "Result", "Parameter")}
     return sorted(only)
+
+
+def fx_nodes(graph) -> set:
+    """The torch.fx nodes (a torch.export graph) the second output needs and the logits do not."""
+    output = next(n for n in graph.nodes if n.op == "output")
+    results = output.args[0] if isinstance(output.args[0], (tuple, list)) else (output.args[0],)
+    if len(results) < 2:
+        return set()
+    logits, score = (_ancestors(r, lambda n: n.all_input_nodes) for r in results[:2])
+    return score - logits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import threading
@@ -9,13 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import EdgeError
-
-MANIFEST_KEY = "edge_manifest"  # ONNX metadata_props key and OpenVINO rt_info key
+from edge.errors import EdgeError, did_you_mean, short_reason
+from edge.export_dir import ExportDir
+from edge.formats import ArtifactFormat
+from edge.manifest import MANIFEST_KEY
 
 
 class Backend:
     name = "base"
+    library = ""  # the Python package load() imports: checked before an export folder offers the artifact
+    extra = ""  # the pip extra that installs it
 
     def __init__(self, path: str | Path, threads: int | None = None, precision: str | None = None,
                  spin_wait: bool = True):
@@ -47,6 +51,7 @@ class Backend:
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
+    library = "onnxruntime"
 
     def load(self) -> OnnxRuntimeBackend:
         import onnxruntime as ort
@@ -60,7 +65,7 @@ class OnnxRuntimeBackend(Backend):
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
-            raise EdgeError(f"{self.path}: ONNX Runtime cannot load this model ({str(exc)[:160]})") from None
+            raise EdgeError(f"{self.path}: ONNX Runtime cannot load this model ({short_reason(exc)})") from None
         self.input_name = self.session.get_inputs()[0].name
         self.first_output = [self.session.get_outputs()[0].name]
         return self
@@ -80,19 +85,19 @@ class OnnxRuntimeBackend(Backend):
 
 class OpenVINOBackend(Backend):
     name = "openvino"
+    library, extra = "openvino", "openvino"
     MAX_SHAPES = 4  # compiled input shapes kept at once
 
     def load(self) -> OpenVINOBackend:
         try:
             import openvino as ov
         except ImportError:
-            raise EdgeError(f"{self.path}: OpenVINO models need the openvino package: "
-                            "pip install 'edge-classifier[openvino]'") from None
+            raise EdgeError(f"{self.path}: {missing_library(self)}") from None
         core = ov.Core()
         try:
             self.model = core.read_model(str(self.path))
         except Exception as exc:
-            raise EdgeError(f"{self.path}: OpenVINO cannot read this model ({str(exc)[:160]})") from None
+            raise EdgeError(f"{self.path}: OpenVINO cannot read this model ({short_reason(exc)})") from None
         self.core, self.config = core, {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             self.config["INFERENCE_NUM_THREADS"] = self.threads
@@ -147,20 +152,125 @@ class OpenVINOBackend(Backend):
         return None
 
 
-BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvino": OpenVINOBackend}
-SUFFIXES = {".onnx": "onnxruntime", ".xml": "openvino"}
+class LiteRTBackend(Backend):
+    """TFLite through LiteRT's interpreter, with XNNPACK (its default delegate) on `threads` threads.
+    The converted model has batch 1 (as a camera runs it), so a batch runs image by image."""
+
+    name = "litert"
+    library, extra = "ai_edge_litert", "tflite"
+
+    def load(self) -> LiteRTBackend:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise EdgeError(f"{self.path}: {missing_library(self)}") from None
+        try:
+            interpreter = Interpreter(model_path=str(self.path), num_threads=self.threads or 1)
+        except (ValueError, RuntimeError) as exc:
+            raise EdgeError(f"{self.path}: LiteRT cannot load this model ({short_reason(exc)})") from None
+        key, signature = next(iter(interpreter.get_signature_list().items()))
+        self.runner = interpreter.get_signature_runner(key)
+        self.input_name, self.outputs = signature["inputs"][0], signature["outputs"]  # logits, then the score
+        self.lock = threading.Lock()  # one interpreter: one invocation at a time
+        return self
+
+    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
+        with self.lock:
+            rows = [self.runner(**{self.input_name: batch[i : i + 1]}) for i in range(len(batch))]
+        return [np.concatenate([row[name] for row in rows]) for name in self.outputs]
+
+    def output_count(self) -> int:
+        return len(self.outputs)
+
+    def embedded_manifest(self) -> str | None:
+        """The flatbuffer's `metadata` entry MANIFEST_KEY (written by edge.export.tflite_meta)."""
+        from ai_edge_litert import schema_py_generated as schema
+
+        model = schema.Model.GetRootAs(self.path.read_bytes(), 0)
+        for i in range(model.MetadataLength()):
+            if model.Metadata(i).Name() == MANIFEST_KEY.encode():
+                return model.Buffers(model.Metadata(i).Buffer()).DataAsNumpy().tobytes().decode("utf-8")
+        return None
+
+
+class NcnnBackend(Backend):
+    """ncnn (model.ncnn.param + .bin, FP32 weights). Its FP16 storage and arithmetic stay at ncnn's
+    defaults (on where the CPU has them, e.g. a Pi 5's Cortex-A76); precision "f32" turns them off."""
+
+    name = "ncnn"
+    library, extra = "ncnn", "ncnn"
+    FP16_OPTIONS = ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic")
+
+    def load(self) -> NcnnBackend:
+        try:
+            import ncnn
+        except ImportError:
+            raise EdgeError(f"{self.path}: {missing_library(self)}") from None
+        self.net, self.mat = ncnn.Net(), ncnn.Mat
+        self.net.opt.num_threads = self.threads or 1
+        for option in self.FP16_OPTIONS if self.precision == "f32" else ():
+            setattr(self.net.opt, option, False)
+        if self.net.load_param(str(self.path)) != 0 or self.net.load_model(str(self.path.with_suffix(".bin"))) != 0:
+            raise EdgeError(f"{self.path}: ncnn cannot load this model (or its .bin beside it); re-export it")
+        self.inputs, self.outputs = self.net.input_names(), self.net.output_names()
+        return self
+
+    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
+        rows = []
+        for image in batch:  # ncnn runs one image (C, H, W) per extractor
+            with self.net.create_extractor() as extractor:
+                extractor.input(self.inputs[0], self.mat(np.ascontiguousarray(image)))
+                rows.append([np.array(extractor.extract(name)[1]) for name in self.outputs])
+        logits = np.stack([row[0].reshape(-1) for row in rows])
+        return [logits, *(np.array([row[j].reshape(-1)[0] for row in rows]) for j in range(1, len(self.outputs)))]
+
+    def output_count(self) -> int:
+        return len(self.outputs)
+
+
+BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvino": OpenVINOBackend,
+                                      "litert": LiteRTBackend, "ncnn": NcnnBackend}
+SUFFIXES = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "litert", ".param": "ncnn"}
+
+
+def missing_library(backend: type[Backend] | Backend) -> str:
+    """What to install for a backend whose library is absent (one clause, for an error or a note)."""
+    how = f"pip install 'edge-classifier[{backend.extra}]'" if backend.extra else f"pip install {backend.library}"
+    return f"{backend.name} models need the {backend.library} package: {how}"
+
+
+def installed(backend_name: str) -> bool:
+    """True when the backend's library can be imported here (checked without importing it)."""
+    backend = BACKENDS.get(backend_name)
+    try:
+        return backend is not None and importlib.util.find_spec(backend.library) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def runnable(export: ExportDir) -> tuple[list[ArtifactFormat], str | None]:
+    """(the export's artifacts this machine can run, best first; a note naming those it cannot).
+
+    A Pi installs the runtime without OpenVINO: its export folder still holds the OpenVINO IRs,
+    which must be passed over, not fail the run."""
+    formats = export.within_budget()
+    skipped = [f for f in formats if not installed(f.backend)]
+    if not skipped:
+        return formats, None
+    reasons = sorted({missing_library(BACKENDS[f.backend]) for f in skipped if f.backend in BACKENDS})
+    note = f"skipped {', '.join(f.name for f in skipped)} ({'; '.join(reasons) or 'no runtime backend'})"
+    return [f for f in formats if f not in skipped], note
 
 
 def resolve_artifact(path: str | Path) -> Path:
-    """An artifact file; an export folder resolves to its best artifact for this runtime."""
+    """An artifact file; an export folder resolves to its best artifact this machine can run."""
     path = Path(path)
     if path.is_dir():
-        from edge.formats import runtime_preference
-
-        for fmt in runtime_preference():
-            if (path / fmt.path).is_file():
-                return path / fmt.path
-        raise EdgeError(f"{path}: no exported model inside; pass an artifact or an export folder")
+        formats, note = runnable(ExportDir(path))
+        if formats:
+            return ExportDir(path).artifact(formats[0])
+        raise EdgeError(f"{path}: no exported model this machine can run inside"
+                        f"{f' ({note})' if note else ''}; pass an artifact or an export folder")
     if not path.is_file():
         raise EdgeError(f"{path}: model file not found")
     return path
@@ -168,14 +278,18 @@ def resolve_artifact(path: str | Path) -> Path:
 
 def create_backend(path: str | Path, name: str | None = None, threads: int | None = None,
                    precision: str | None = None, spin_wait: bool = True) -> Backend:
+    if name is not None and name not in BACKENDS:
+        raise EdgeError(f"--backend {name}: not a backend here; choose one of {', '.join(BACKENDS)}"
+                        f"{did_you_mean(name, BACKENDS)}")
     path = resolve_artifact(path)
     name = name or SUFFIXES.get(path.suffix.lower())
     if name not in BACKENDS:
-        raise EdgeError(f"{path}: unknown model type '{path.suffix}'; use .onnx or OpenVINO .xml, or --backend")
-    return BACKENDS[name](path, threads or _default_threads(), precision, spin_wait).load()
+        raise EdgeError(f"{path}: unknown model type '{path.suffix}'; use .onnx, .xml, .tflite or .param, or --backend")
+    return BACKENDS[name](path, threads or available_cores(), precision, spin_wait).load()
 
 
-def _default_threads() -> int:
+def available_cores() -> int:
+    """Cores this process may run on (its affinity, as in a container or under taskset), not the machine's."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -44,9 +44,11 @@ def threshold_for(unknown: dict, keep: float | None) -> float:
     """The manifest's threshold, or one for another in-class keep rate (interpolated in its table)."""
     if keep is None:
         return float(unknown["threshold"])
-    if not 0.5 <= keep < 1.0:
-        raise EdgeError(f"--keep {keep}: pass the share of in-class photos to keep, between 0.5 and 0.999")
     table = sorted((float(k), float(v)) for k, v in unknown["thresholds"].items())
+    low, high = table[0][0], table[-1][0]
+    if not low <= keep <= high:  # outside the measured table an interpolation would be a guess
+        raise EdgeError(f"--keep {keep}: this model's thresholds were measured for keep rates {low:g} to {high:g} "
+                        f"of in-class photos; pass a value in that range (or --no-unknown)")
     return float(np.interp(keep, [k for k, _ in table], [v for _, v in table]))
 
 
@@ -56,13 +58,15 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def as_rgb_image(image) -> Image.Image:
-    """PIL image, file path, raw bytes, or an OpenCV BGR (or grey) uint8 array -> RGB PIL image."""
+def as_rgb_image(image, min_side: int | None = None) -> Image.Image:
+    """PIL image, file path, raw bytes, or an OpenCV BGR (or grey) uint8 array -> RGB PIL image.
+    `min_side`: files and bytes decode as `load_rgb` does with it (the manifest's `decode_side`);
+    images and arrays are already decoded."""
     if isinstance(image, Image.Image):
         check_size(image.size, "image")
         return to_rgb(image)
     if isinstance(image, (str, Path, bytes)):
-        return load_rgb(image)
+        return load_rgb(image, min_side=min_side)
     if isinstance(image, np.ndarray):
         return _array_to_rgb(image)
     raise EdgeError(f"cannot classify an object of type {type(image).__name__}; pass a path, PIL image or BGR array")
@@ -133,15 +137,18 @@ class Classifier:
         self._check_labels(logits)
         return [(top, float(s) < self.threshold, float(s)) for top, s in zip(self.top_k(logits, k), scores)]
 
+    def _rgb(self, image) -> Image.Image:
+        return as_rgb_image(image, self.preprocess.decode_side)
+
     def classify(self, image, k: int = 5) -> Prediction:
         """The whole answer for one image: top-k, and whether it is none of the classes."""
-        top, unknown, score = self.answers(self.preprocess(as_rgb_image(image))[None], k)[0]
+        top, unknown, score = self.answers(self.preprocess(self._rgb(image))[None], k)[0]
         return Prediction(str(image) if isinstance(image, (str, Path)) else "image", top, unknown=unknown, score=score)
 
     def predict_batch(self, images: list, k: int = 5) -> list[list[tuple[str, float]]]:
         if len(images) == 0:
             return []
-        batch = np.stack([self.preprocess(as_rgb_image(img)) for img in images])
+        batch = np.stack([self.preprocess(self._rgb(img)) for img in images])
         return self.top_k(self.logits(batch), k)
 
     def predict(self, image, k: int = 5) -> list[tuple[str, float]]:

@@ -33,15 +33,40 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_rgb(source: str | Path | bytes) -> Image.Image:
-    """Decode a file (or raw bytes) fully; raise EdgeError naming the file if it cannot be."""
-    name = "<bytes>" if isinstance(source, bytes) else str(source)
+def draft_scale(size: tuple[int, int], min_side: int | None) -> int:
+    """The JPEG DCT scale (1, 2, 4 or 8) that decoding at `min_side` uses: the largest one whose
+    shorter side is still at least `min_side` (1: decode fully)."""
+    if not min_side:
+        return 1
+    return max((s for s in (1, 2, 4, 8) if min(size) >= s * min_side), default=1)
+
+
+def _draft(img: Image.Image, min_side: int | None) -> None:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale in the DCT domain (12 MP: ~6x faster).
+
+    Pillow's `draft(mode, (w, h))` (JPEG and MPO only) picks the largest s in 8, 4, 2, 1 with
+    s <= min(width // w, height // h) and gives ceil(width / s) x ceil(height / s); asking for a
+    square (min_side, min_side) is therefore exactly `draft_scale`, whatever the EXIF orientation.
+    Scale 1 is not asked for at all, so a photo that cannot shrink decodes as it always did.
+    """
+    if img.format in ("JPEG", "MPO") and draft_scale(img.size, min_side) > 1:
+        img.draft("RGB", (min_side, min_side))  # "RGB" keeps the mode: L and CMYK are converted by to_rgb
+
+
+def load_rgb(source: str | Path | bytes, min_side: int | None = None, name: str | None = None) -> Image.Image:
+    """Decode a file (or raw bytes); raise EdgeError naming the file if it cannot be.
+
+    `min_side` (the manifest's `decode_side`): a JPEG may decode at reduced scale as long as its
+    shorter side stays at least this many pixels. None: decode fully (every other format always is).
+    """
+    name = name or ("<bytes>" if isinstance(source, bytes) else str(source))  # stdin names itself "stdin"
     try:
         fp = io.BytesIO(source) if isinstance(source, bytes) else source
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, by our bounds
             with Image.open(fp) as img:
-                check_size(img.size, name)
+                check_size(img.size, name)  # the declared size: bounds hold before any draft
+                _draft(img, min_side)
                 img.load()
                 return to_rgb(img)
     except FileNotFoundError:

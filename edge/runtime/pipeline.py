@@ -12,19 +12,18 @@ import numpy as np
 
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier, Prediction, as_rgb_image
-from edge.runtime.images import load_rgb
 from edge.runtime.sources import Frame
 from edge.runtime.stats import Summary
 
 Emit = Callable[[Prediction], None]
-Report = Callable[[str], None]
+Failed = Callable[[str, str], None]  # (source, one-line error)
 
 
 def _decode_and_preprocess(clf: Classifier, path: Path) -> tuple[Path, np.ndarray | None, float, float, str]:
     """Runs on a worker thread: Pillow releases the GIL while decoding and resizing."""
     start = time.perf_counter()
     try:
-        img = load_rgb(path)
+        img = clf.preprocess.load(path)  # the manifest's decode (a JPEG drafted to the resize size)
     except EdgeError as exc:
         return path, None, 0.0, 0.0, str(exc)
     decoded = time.perf_counter()
@@ -51,19 +50,21 @@ def _flush(clf: Classifier, batch: list[tuple], k: int, summary: Summary, emit: 
     per_image = (time.perf_counter() - start) * 1000 / len(batch)
     for (path, _, decode_ms, pre_ms, _), (top, unknown, score) in zip(batch, answers):
         summary.add("inference", per_image)
-        summary.classified += 1
-        emit(Prediction(str(path), top, None, {"decode": decode_ms, "preprocess": pre_ms, "inference": per_image},
-                        unknown, score))
+        prediction = Prediction(str(path), top, None, {"decode": decode_ms, "preprocess": pre_ms,
+                                                       "inference": per_image}, unknown, score)
+        summary.count(prediction)
+        emit(prediction)
 
 
 def run_images(clf: Classifier, paths: list[Path], *, k: int, batch_size: int, workers: int, emit: Emit,
-               report: Report, summary: Summary) -> Summary:
+               on_error: Failed, summary: Summary) -> Summary:
+    """Classify files in batches; a file that cannot be decoded is counted and passed to `on_error`."""
     batch: list[tuple] = []
     for item in _prefetch(clf, paths, workers, window=batch_size * 2 + workers):
         path, x, decode_ms, pre_ms, error = item
         if x is None:
             summary.failed += 1
-            report(f"skipped {error}")
+            on_error(str(path), error)
             continue
         summary.add("decode", decode_ms)
         summary.add("preprocess", pre_ms)
@@ -88,8 +89,8 @@ def run_frames(clf: Classifier, frames: Iterable[Frame], *, k: int, emit: Emit, 
         latency = {"decode": frame.decode_ms, "preprocess": (mid - start) * 1000, "inference": (end - mid) * 1000}
         for stage, ms in latency.items():
             summary.add(stage, ms)
-        summary.classified += 1
         prediction = Prediction(frame.source, top, frame.index, latency, unknown, score)
+        summary.count(prediction)
         emit(prediction)
         if on_frame is not None:
             on_frame(frame, prediction, summary)
@@ -98,7 +99,7 @@ def run_frames(clf: Classifier, frames: Iterable[Frame], *, k: int, emit: Emit, 
 
 def run_bytes(clf: Classifier, data: bytes, k: int, emit: Emit, summary: Summary) -> Summary:
     start = time.perf_counter()
-    img = load_rgb(data)
+    img = clf.preprocess.load(data, name="stdin")
     mid = time.perf_counter()
     x = clf.preprocess(img)[None]
     pre = time.perf_counter()
@@ -107,6 +108,7 @@ def run_bytes(clf: Classifier, data: bytes, k: int, emit: Emit, summary: Summary
                "inference": (time.perf_counter() - pre) * 1000}
     for stage, ms in latency.items():
         summary.add(stage, ms)
-    summary.classified = 1
-    emit(Prediction("-", top, None, latency, unknown, score))
+    prediction = Prediction("-", top, None, latency, unknown, score)
+    summary.count(prediction)
+    emit(prediction)
     return summary

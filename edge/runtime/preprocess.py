@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from edge.manifest import Manifest
+from edge.runtime.images import load_rgb
 
 _FILTERS = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
@@ -22,6 +23,7 @@ class Preprocessor:
         self.resize_size = manifest.resize_size
         self.crop_size = manifest.crop_size
         self.filter = _FILTERS[manifest.interpolation]
+        self.decode_side = manifest.decode_side  # None: decode fully; else a JPEG's draft keeps this short side
         order = [2, 1, 0] if manifest.channel_order == "BGR" else [0, 1, 2]
         self.order = order
         self.nchw = manifest.layout == "NCHW"
@@ -30,6 +32,10 @@ class Preprocessor:
         shape = (3, 1, 1) if self.nchw else (1, 1, 3)
         self.scale = (1.0 / (255.0 * std)).astype(np.float32).reshape(shape)
         self.shift = (-np.asarray(manifest.mean, dtype=np.float32)[order] / std).astype(np.float32).reshape(shape)
+
+    def load(self, source, name: str | None = None) -> Image.Image:
+        """Decode a file or bytes as the manifest says (the same decode training saw)."""
+        return load_rgb(source, min_side=self.decode_side, name=name)
 
     def resize_crop(self, img: Image.Image) -> Image.Image:
         width, height = img.size

@@ -165,12 +165,20 @@ class LatestFrameCamera:
         self.capture.release()
 
 
+# picamera2 comes from apt (it needs the system's libcamera), so a venv sees it only when made with
+# --system-site-packages, as the Raspberry Pi documentation for Picamera2 says.
+PICAMERA_MISSING = ("picam: picamera2 is not importable from this Python; on Raspberry Pi OS: sudo apt install -y "
+                    "python3-picamera2, then use a venv made with `python3 -m venv --system-site-packages` "
+                    "(a venv made without it cannot see apt packages: make it again, or `make install-runtime "
+                    "SYSTEM_SITE=1`)")
+
+
 def picamera_frames(limit: int | None = None) -> Iterator[Frame]:
     """The Raspberry Pi camera through picamera2 (libcamera), newest frame each time."""
     try:
         from picamera2 import Picamera2
     except ImportError:
-        raise EdgeError("picam: picamera2 is not installed; on Raspberry Pi OS: sudo apt install python3-picamera2") from None
+        raise EdgeError(PICAMERA_MISSING) from None
     camera = Picamera2()
     # RGB888 in picamera2 is stored B,G,R in memory: already OpenCV order.
     camera.configure(camera.create_preview_configuration(main={"format": "RGB888", "size": (640, 480)}))

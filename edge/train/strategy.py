@@ -31,7 +31,8 @@ def choose_plan(strategy: str, n_images: int) -> Plan:
         return Plan(False, True, "requested", "finetune")
     if n_images < FROZEN_BELOW:
         return Plan(True, False, f"{n_images} labelled images < {FROZEN_BELOW}: a frozen backbone with a "
-                    "cross-validated linear head (fine-tuning scored lower on held-out photos here)",
+                    "cross-validated linear head (fine-tuning was not tried on this data: "
+                    "--strategy finetune tries it)",
                     "feature-extract")
     return Plan(False, True, f"{n_images} labelled images >= {FROZEN_BELOW}: full fine-tune with differential LRs",
                 "finetune")

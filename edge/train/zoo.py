@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge.errors import EdgeError
-from edge.manifest import SCHEMA_VERSION, Manifest
+from edge.errors import EdgeError, did_you_mean
+from edge.manifest import NEW_RUN_DECODE, SCHEMA_VERSION, Manifest
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,7 +33,7 @@ class Preprocessing:
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    family: str  # "timm" or "torchvision": which library builds it
+    family: str  # "timm", "torchvision", or "multi" (zoo names joined by "+": edge.train.multi_backbone)
     builder_name: str  # the library's own model name
     head_path: str  # dotted path of the final Linear to replace, e.g. "classifier.1"
     preprocessing: Preprocessing
@@ -68,6 +68,7 @@ def manifest_for(entry: ModelEntry, pre: Preprocessing, classes: list[str], sour
         input_size=(3, pre.crop_size, pre.crop_size), resize_size=pre.resize_size, crop_size=pre.crop_size,
         interpolation=pre.interpolation, mean=pre.mean, std=pre.std, channel_order="RGB", layout="NCHW",
         precision="fp32", metrics={}, created_by=library_versions(), source_sha256=source_sha256,
+        decode=NEW_RUN_DECODE,
     )
 
 
@@ -82,9 +83,23 @@ def register_model(entry: ModelEntry) -> ModelEntry:
 
 
 def get_entry(name: str) -> ModelEntry:
+    if "+" in name:
+        return combined_entry(name)
     if name not in MODELS:
-        raise EdgeError(f"unknown model '{name}'; choose one of: {', '.join(sorted(MODELS))}")
+        raise EdgeError(f"unknown model '{name}'{did_you_mean(name, MODELS)}; choose one of: {', '.join(sorted(MODELS))}")
     return MODELS[name]
+
+
+def combined_entry(name: str) -> ModelEntry:
+    """`a+b`: zoo backbones side by side (edge.train.multi_backbone), pooled features concatenated into
+    one head. One input, at the largest of their sizes; each branch resizes to its own inside the graph."""
+    parts = [get_entry(part) for part in name.split("+")]
+    if len(parts) < 2 or len({p.name for p in parts}) != len(parts):
+        raise EdgeError(f"--model {name}: join two or more different zoo names with '+', "
+                        "e.g. efficientnet_lite0+efficientnet_lite1")
+    widest = max(parts, key=lambda p: p.preprocessing.crop_size)
+    return ModelEntry(name=name, family="multi", builder_name=name, head_path="classifier",
+                      preprocessing=widest.preprocessing, weights_source="; ".join(p.weights_source for p in parts))
 
 
 def _lite(n: int, resize: int, crop: int) -> None:

@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from edge.cli.main import app
 from edge.devices.profiles import detect, get_profile, load_profiles
+from edge.formats import FORMATS
 
 runner = CliRunner()
 TARGETS = {"raspberry-pi-4", "raspberry-pi-5", "x86-laptop", "x86-server", "generic-arm64"}
@@ -17,9 +18,11 @@ def test_every_target_has_a_complete_profile():
     profiles = load_profiles()
     assert TARGETS <= set(profiles)
     for p in profiles.values():
-        assert p.backend in ("onnxruntime", "openvino") and p.precision in ("fp32", "int8")
+        assert p.formats and all(name in FORMATS for name in p.formats)
         assert p.install and p.camera and p.input_size_advice and p.resolved_threads() >= 1
-    assert get_profile("raspberry-pi-5").artifact == "model.int8.onnx"
+    for pi in ("raspberry-pi-4", "raspberry-pi-5", "generic-arm64"):
+        # OpenVINO runs INT8 in simulation (float) on ARM: never recommended there, and the profile says why
+        assert "openvino-int8" not in get_profile(pi).formats and "simulation" in get_profile(pi).avoid
 
 
 def test_detect_pi_boards_and_fallbacks():
@@ -54,7 +57,7 @@ def test_cli_list_show_detect():
 
 
 def test_infer_applies_a_device_profile(tiny_export, tiny_data):
-    from edge.runtime.cli import app as infer_app
+    from edge.cli.infer import app as infer_app
 
     result = runner.invoke(infer_app, [str(tiny_export / "model.onnx"), str(tiny_data / "daisy"), "--device",
                                        "raspberry-pi-4", "--json"])

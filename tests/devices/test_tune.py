@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from edge.cli.main import app
 from edge.devices import tune
+from edge.export_dir import ExportDir
 
 runner = CliRunner()
 
@@ -22,7 +23,7 @@ def export_copy(tiny_export, tmp_path):
 def test_tune_picks_a_usable_artifact_and_caches_it(export_copy):
     choice = tune.tune(export_copy, seconds=0.05, max_threads=2)
     assert choice.format in {"onnx", "onnx-int8", "openvino"} and choice.threads in (1, 2) and choice.tried == 6
-    assert (export_copy / choice.artifact).is_file() and (export_copy / tune.CACHE_NAME).is_file()
+    assert (export_copy / choice.artifact).is_file() and ExportDir(export_copy).tune_cache_path.is_file()
     start = time.perf_counter()
     result = runner.invoke(app, ["devices", "tune", str(export_copy)])
     assert result.exit_code == 0 and "cached" in result.output and time.perf_counter() - start < 1.0
@@ -49,7 +50,7 @@ def test_read_only_export_caches_in_the_user_cache(export_copy, monkeypatch, tmp
 
 
 def test_edge_infer_on_a_folder_uses_the_tuned_choice(export_copy, tiny_data):
-    from edge.runtime.cli import app as infer_app
+    from edge.cli.infer import app as infer_app
 
     choice = tune.tune(export_copy, seconds=0.05, max_threads=1)
     result = runner.invoke(infer_app, [str(export_copy), str(tiny_data / "daisy")])

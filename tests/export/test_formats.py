@@ -44,6 +44,7 @@ def test_fixed_padding_is_exact():
     assert torch.equal(before, after)
 
 
+@pytest.mark.openvino
 @pytest.mark.parametrize("name", FAMILIES)
 def test_fp32_formats_match_pytorch(name, photos, tmp_path):
     job = make_job(name, *photos, tmp_path)
@@ -53,6 +54,7 @@ def test_fp32_formats_match_pytorch(name, photos, tmp_path):
     _check(job, "openvino", openvino_fp32.export(job), 1e-3, 1.0)
 
 
+@pytest.mark.openvino
 @pytest.mark.parametrize("name", ["efficientnet_lite0", "mobilenet_v3_small"])
 def test_int8_formats_stay_close_to_pytorch(name, photos, tmp_path):
     job = make_job(name, *photos, tmp_path)

@@ -41,7 +41,7 @@ def test_export_folder_and_report(tiny_export, tiny_run):
 
 
 @pytest.mark.parametrize("artifact,precision", [("model.onnx", "fp32"), ("model.int8.onnx", "int8"),
-                                                ("openvino/model.xml", "fp32")])
+                                                pytest.param("openvino/model.xml", "fp32", marks=pytest.mark.openvino)])
 def test_every_artifact_carries_its_manifest(tiny_export, artifact, precision):
     backend = create_backend(tiny_export / artifact)
     text, where = load_manifest_text(backend)

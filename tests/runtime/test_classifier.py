@@ -44,8 +44,8 @@ def test_sidecar_manifest_and_explicit_manifest(tiny_export, tmp_path):
     assert Classifier(bare).labels == ["daisy", "roses", "tulips"]
 
 
+@pytest.mark.openvino
 def test_openvino_backend_reads_its_rt_info(tiny_export):
-    pytest.importorskip("openvino")
     clf = Classifier(tiny_export / "openvino" / "model.xml")
     assert clf.backend.name == "openvino" and clf.labels == ["daisy", "roses", "tulips"]
 
@@ -61,9 +61,9 @@ def test_onnxruntime_spin_wait_is_a_session_option(tiny_export):
     np.testing.assert_allclose(quiet.logits(x), busy.logits(x), atol=1e-6)
 
 
+@pytest.mark.openvino
 def test_openvino_compiles_each_batch_shape_statically(tiny_export):
     """Static shapes per batch size: same logits as one image at a time, caller's array untouched."""
-    pytest.importorskip("openvino")
     backend = Classifier(tiny_export / "openvino" / "model.xml").backend
     _, h, w = backend.input_dims
     x = np.random.default_rng(0).standard_normal((7, 3, h, w)).astype(np.float32)

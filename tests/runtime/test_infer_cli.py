@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge.runtime.cli import app
+from edge.cli.infer import app
 from tests.conftest import BLOCK_TORCH
 
 runner = CliRunner()
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _infer_subprocess(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     """edge-infer in a fresh interpreter where `import torch` fails, as on a Pi."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BLOCK_TORCH), str(ROOT)]))
-    code = "import sys; from edge.runtime.cli import main; main(); assert 'torch' not in sys.modules"
+    code = "import sys; from edge.cli.infer import main; main(); assert 'torch' not in sys.modules"
     return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, input=stdin)
 
 
@@ -31,12 +31,14 @@ def test_folder_json_lines_without_torch(tiny_export, tiny_data):
     result = _infer_subprocess(str(tiny_export / "model.int8.onnx"), str(tiny_data), "--json", "--top-k", "2")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.decode().splitlines()]  # nothing else on stdout
-    assert len(rows) == 18
-    for row in rows:
+    failed = [row for row in rows if "error" in row]  # a file that failed is a JSON line too, not only a stderr line
+    assert len(rows) == 19 and len(failed) == 1
+    assert failed[0]["source"].endswith("broken.jpg") and failed[0]["label"] is None and "broken.jpg" in failed[0]["error"]
+    for row in (row for row in rows if "error" not in row):
         assert Path(row["source"]).is_file() and len(row["top"]) == 2
         assert {"label", "prob"} == set(row["top"][0]) and row["top"][0]["prob"] >= row["top"][1]["prob"]
     stderr = result.stderr.decode()
-    assert "broken.jpg" in stderr and "18 classified, 1 failed" in stderr
+    assert "broken.jpg" in stderr and "18 classified, 0 of them unknown, 1 failed" in stderr
 
 
 def test_stdin_image(tiny_export, tiny_data):
@@ -90,9 +92,19 @@ def test_show_without_gui_is_a_clear_error(tiny_export, tmp_path, monkeypatch):
         raise cv2.error("The function is not implemented")  # what opencv-python-headless raises
 
     monkeypatch.setattr(cv2, "imshow", no_gui)
+    monkeypatch.setenv("DISPLAY", ":0")
     video = _write_video(tmp_path / "clip.mp4", 2)
     result = runner.invoke(app, [str(tiny_export / "model.onnx"), str(video), "--show"])
     assert result.exit_code == 1 and "--show needs a desktop OpenCV" in result.output
+
+
+def test_show_without_a_display_fails_before_any_result(tiny_export, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    video = _write_video(tmp_path / "clip.mp4", 2)
+    result = runner.invoke(app, [str(tiny_export / "model.onnx"), str(video), "--show"])
+    assert result.exit_code == 1 and "--show needs a display" in result.output
+    assert "clip.mp4#" not in result.output  # checked first: no prediction printed before the error
 
 
 def test_missing_camera_lists_devices(tiny_export):
@@ -104,7 +116,7 @@ def test_missing_camera_lists_devices(tiny_export):
 def test_folders_run_without_busy_waiting_threads(tiny_export, tiny_data, monkeypatch):
     """Folders decode on worker threads, so ONNX Runtime must not spin on their cores; a single
     stream (stdin, video, camera) keeps spinning for the lowest latency."""
-    import edge.runtime.cli as cli
+    import edge.runtime.infer as cli
 
     real, seen = cli.Classifier, []
 

@@ -74,6 +74,6 @@ def test_runtime_predictions_match_pytorch_with_torchvision(tiny_run, tiny_expor
     photos = [p for paths in real_photos(8, ("daisy", "dandelion", "roses", "sunflowers", "tulips")).values()
               for p in paths]
     with torch.no_grad():
-        torch_top1 = [int(model(tv(load_rgb(p))[None]).argmax()) for p in photos]
+        torch_top1 = [int(model(tv(load_rgb(p, min_side=m.decode_side))[None]).argmax()) for p in photos]
     ours = [clf.labels.index(clf.predict(p, k=1)[0][0]) for p in photos]
     assert ours == torch_top1

@@ -109,8 +109,8 @@ def test_train_and_val_transforms_are_separate(tmp_path):
     data = make_dataset(tmp_path / "d", 4)
     split = make_split(data, 0.25, seed=0)
     pre = get_entry("efficientnet_lite0").preprocessing.at_size(64)
-    train_ds = ImageDataset(split.train, train_transform(pre))
-    val_ds = ImageDataset(split.val, val_transform(pre))
+    train_ds = ImageDataset(split.train, train_transform(pre), min_side=None)
+    val_ds = ImageDataset(split.val, val_transform(pre), min_side=None)
     assert train_ds.transform is not val_ds.transform
     val_ds.transform = val_transform(pre)
     assert train_ds.transform.transforms[0].__class__.__name__ == "RandomResizedCrop"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -42,9 +44,30 @@ def test_swapped_model_runs_at_its_zoo_size(name):
         assert model(torch.zeros(1, 3, size, size)).shape == (1, 3)
 
 
-def test_preprocessing_lives_in_the_zoo():
+def _library_preprocessing(entry: ModelEntry) -> Preprocessing:
+    """What the weights' own library says they were trained with: timm's pretrained_cfg, torchvision's transforms."""
+    if entry.family == "timm":
+        import timm
+
+        cfg = timm.get_pretrained_cfg(entry.builder_name)
+        crop = cfg.input_size[-1]
+        assert cfg.crop_mode == "center"
+        # timm's transforms_factory: scale_size = floor(img_size / crop_pct)
+        return Preprocessing(math.floor(crop / cfg.crop_pct), crop, cfg.interpolation, tuple(cfg.mean), tuple(cfg.std))
+    from torchvision.models import get_model_weights
+
+    t = get_model_weights(entry.builder_name).DEFAULT.transforms()
+    return Preprocessing(t.resize_size[0], t.crop_size[0], t.interpolation.value, tuple(t.mean), tuple(t.std))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_zoo_preprocessing_is_what_the_weights_library_says(name):
+    entry = get_entry(name)
+    assert entry.preprocessing == _library_preprocessing(entry)
+
+
+def test_preprocessing_keeps_its_ratio_at_another_size():
     lite0 = get_entry("efficientnet_lite0").preprocessing
-    assert (lite0.resize_size, lite0.crop_size, lite0.interpolation, lite0.mean) == (256, 224, "bicubic", (0.5,) * 3)
     assert lite0.at_size(112) == Preprocessing(128, 112, "bicubic", (0.5,) * 3, (0.5,) * 3)
 
 

@@ -1,0 +1,55 @@
+"""`edge-infer MODEL SOURCE` (and `edge infer`): parse options, choose the artifact, run.
+
+The command line is the one place that joins the runtime and the devices layer: the device picks
+the artifact (profile or autotune), the runtime runs it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated
+
+import typer
+
+from edge.cli_options import command
+from edge.cli_support import clean_errors, print_version, run
+from edge.runtime.options import InferOptions
+
+VERSION = inspect.Parameter("version", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+    bool, typer.Option("--version", callback=print_version, is_eager=True, help="Print the version and exit.")])
+
+
+def infer(opts: InferOptions) -> None:
+    """Classify images, folders, videos or camera frames with an exported model (no torch needed).
+
+    Examples:
+
+      edge-infer exports/flowers photos/ --json          # a folder, JSON lines on stdout
+
+      edge-infer exports/flowers/model.int8.onnx 0 --save clip.mp4 --max-frames 100   # the webcam
+    """
+    from edge.devices.choose import choose
+    from edge.runtime.infer import report_stderr, run_infer
+
+    if opts.list_cameras:
+        from edge.runtime.sources import list_cameras
+
+        typer.echo("\n".join(list_cameras()) or "no cameras found (OpenCV opened none of /dev/video* or indices 0-7)")
+        return
+    opts.check()
+    artifact, threads = choose(opts.artifact, device=opts.device, threads=opts.threads, backend=opts.backend,
+                               report=report_stderr)
+    run_infer(opts, artifact=artifact, threads=threads)
+
+
+infer_command = clean_errors(command(InferOptions, infer, extra=(VERSION,)))
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app.command()(infer_command)
+
+
+def main() -> None:
+    run(app)
+
+
+if __name__ == "__main__":
+    main()

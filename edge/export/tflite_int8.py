@@ -1,0 +1,103 @@
+"""TFLite INT8: full-integer PT2E quantization through litert-torch, settings tried best-first.
+
+LiteRT's own PT2E quantizer with its symmetric per-channel config: int8 weights symmetric per
+output channel, int8 activations per tensor, calibrated on the export's calibration photos: the
+scheme XNNPACK's QS8 kernels run. The input and both outputs stay float32 (a quantize op at the
+input, dequantize ops at the outputs), so the runtime feeds the same tensor as to every format.
+The unknown score's own ops are left unannotated, so they run in float (see score_path): a
+quantized score is clipped to the in-class range and far images stop being rejected.
+`selection.search` tries the settings in order under `--max-drop`, as for ONNX and OpenVINO.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from edge.errors import EdgeError
+from edge.export import score_path, selection
+from edge.export.job import ExportJob
+from edge.export.tflite_fp32 import convert
+from edge.export.tflite_meta import embed_manifest, import_litert_torch
+
+ANNOTATION = "quantization_annotation"  # torchao's Q_ANNOTATION_KEY
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    histogram: bool = True  # activation ranges from LiteRT's HistogramObserver (else min/max)
+    float_edges: bool = False  # keep the first conv and the classifier in float
+
+
+SETTINGS = (  # in order of preference: the first within budget wins
+    Setting("pt2e-symmetric-per-channel-histogram"),
+    Setting("pt2e-symmetric-per-channel-histogram-float-edges", float_edges=True),
+    Setting("pt2e-symmetric-per-channel-minmax", histogram=False),
+)
+
+
+def _float_nodes(graph, float_edges: bool) -> set:
+    """fx nodes left in float: the score's own ops; with float_edges also the first conv and last linear."""
+    keep = score_path.fx_nodes(graph)
+    if float_edges:
+        calls = [n for n in graph.nodes if n.op == "call_function"]
+        keep |= {next((n for n in calls if "conv" in str(n.target)), None),
+                 next((n for n in reversed(calls) if "linear" in str(n.target)), None)} - {None}
+    return keep
+
+
+def _quantizer(s: Setting):
+    from litert_torch.quantize import pt2e_quantizer as pq
+
+    class Quantizer(pq.PT2EQuantizer):
+        def annotate(self, model):
+            model = super().annotate(model)
+            for node in _float_nodes(model.graph, s.float_edges):
+                node.meta.pop(ANNOTATION, None)
+            return model
+
+    config = pq.get_symmetric_quantization_config(is_per_channel=True)
+    if not s.histogram:
+        from dataclasses import replace
+
+        from torchao.quantization.pt2e.observer import MinMaxObserver
+
+        act = replace(config.input_activation, observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
+        config = replace(config, input_activation=act, output_activation=act)
+    return Quantizer().set_global(config)
+
+
+def _quantize(job: ExportJob, s: Setting, out: Path) -> Path:
+    import_litert_torch()
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = _quantizer(s)
+    example = (torch.zeros(1, *job.input_shape),)
+    with torch.no_grad():
+        prepared = prepare_pt2e(torch.export.export(job.model.eval(), example).module(), quantizer)
+        for i in range(len(job.calibration)):  # batch 1: the exported graph is specialised to it
+            prepared(torch.from_numpy(job.calibration[i : i + 1]))
+        quantized = convert_pt2e(prepared, fold_quantize=False)
+    return convert(quantized, job, out, quant_config=QuantConfig(pt2e_quantizer=quantizer))
+
+
+def export(job: ExportJob) -> Path:
+    workdir = job.path(".litert/x").parent
+    candidates = [selection.Candidate(s.name, partial(_quantize, job, s)) for s in SETTINGS]
+    try:
+        best, within, tried = selection.search(candidates, "litert", job, workdir, ".tflite")
+    except RuntimeError as exc:
+        raise EdgeError(f"tflite-int8: {exc}") from None
+    path = job.artifact("tflite-int8")
+    shutil.copyfile(best["path"], path)
+    shutil.rmtree(workdir)
+    embed_manifest(path, job.manifest.with_updates(precision="int8"))
+    job.notes["tflite-int8"] = {"settings": best["settings"], "within_budget": within, "budget_points": job.budget,
+                                "candidates": selection.public(tried)}
+    return path

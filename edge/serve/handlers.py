@@ -1,0 +1,149 @@
+"""One function per route; each takes the request and the app's Parts."""
+
+from __future__ import annotations
+
+import platform
+from functools import lru_cache
+
+from edge.serve.app import Parts, check_length, json_line, parse_k, read_body, stream_slot
+from edge.serve.decode import image_bytes
+from edge.serve.errors import HttpError
+
+
+def bind(func, parts: Parts):
+    async def endpoint(request):
+        return await func(request, parts)
+
+    endpoint.__name__ = func.__name__
+    return endpoint
+
+
+def _json(data: dict, status: int = 200, headers: dict | None = None):
+    from starlette.responses import Response
+
+    return Response(json_line(data), status_code=status, media_type="application/json", headers=headers)
+
+
+@lru_cache(maxsize=1)
+def page_html() -> bytes:
+    from importlib.resources import files
+
+    return files("edge.serve").joinpath("static/index.html").read_bytes()
+
+
+async def page(request, parts: Parts):
+    from starlette.responses import Response
+
+    from edge.serve.app import PAGE_HEADERS
+
+    return Response(page_html(), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+async def classify(request, parts: Parts):
+    k = parse_k(request.query_params.get("k"), parts.options.top_k, len(parts.clf.labels))
+    limit, timeout = parts.options.max_body_bytes, parts.options.request_timeout_s
+    check_length(request, limit)
+    with parts.worker.admit():
+        body = await read_body(request, limit, timeout)
+        source, data = image_bytes(body, request.headers.get("content-type", ""))
+        answer = await parts.worker.classify(data, k, source, timeout)
+    timing = f"queue;dur={answer.queue_ms:.2f}"
+    return _json(answer.prediction.to_dict(), headers={"Server-Timing": timing})
+
+
+async def stream(request, parts: Parts):
+    from edge.serve.streams import TimedStream, mjpeg_chunks
+
+    hub = parts.hub
+    if not hub.has_source:
+        raise HttpError(404, "no live source: this server answers the API only (start edge-infer MODEL SOURCE --serve)")
+    stream_slot(hub.viewers, parts.options.max_viewers, "MJPEG")
+    hub.viewers += 1
+    _gauge(parts, "mjpeg", hub.viewers)
+
+    def closed() -> None:
+        hub.viewers -= 1
+        _gauge(parts, "mjpeg", hub.viewers)
+
+    media = "multipart/x-mixed-replace; boundary=edgeframe"
+    return TimedStream(mjpeg_chunks(hub), media, parts.options.request_timeout_s, closed)
+
+
+async def events(request, parts: Parts):
+    from edge.serve.streams import TimedStream, sse_chunks
+
+    hub = parts.hub
+    stream_slot(hub.subscribers, parts.options.max_viewers * 2, "event")
+    hub.subscribers += 1
+    _gauge(parts, "sse", hub.subscribers)
+
+    def closed() -> None:
+        hub.subscribers -= 1
+        _gauge(parts, "sse", hub.subscribers)
+
+    return TimedStream(sse_chunks(hub), "text/event-stream", parts.options.request_timeout_s, closed)
+
+
+def _gauge(parts: Parts, kind: str, value: int) -> None:
+    if parts.metrics:
+        parts.metrics.viewers.labels(kind).set(value)
+
+
+async def info(request, parts: Parts):
+    return _json(describe(parts))
+
+
+def describe(parts: Parts) -> dict:
+    clf, m, o = parts.clf, parts.clf.manifest, parts.options
+    return {
+        "labels": list(clf.labels),
+        "preprocessing": {"resize_size": m.resize_size, "crop_size": m.crop_size, "interpolation": m.interpolation,
+                          "mean": list(m.mean), "std": list(m.std), "channel_order": m.channel_order,
+                          "layout": m.layout, "temperature": m.temperature},
+        "artifact": clf.path.name, "arch": m.arch, "backend": clf.backend.name, "precision": m.precision,
+        "threads": clf.backend.threads, "unknown_threshold": clf.threshold,
+        "unknown_score": (m.unknown or {}).get("score") if clf.threshold is not None else None,
+        "versions": versions(clf.backend.name), "live": parts.hub.has_source,
+        "limits": {"max_body_mb": o.max_body_mb, "queue": o.queue, "batch": o.batch, "top_k": o.top_k,
+                   "request_timeout_s": o.request_timeout_s, "stream_fps": 1.0 / parts.hub.stream_period},
+    }
+
+
+@lru_cache(maxsize=4)
+def versions(backend: str) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from edge import __version__
+
+    out = {"edge": __version__, "python": platform.python_version()}
+    for dist in ("onnxruntime", "openvino", "numpy", "pillow", "starlette", "uvicorn"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+async def healthz(request, parts: Parts):
+    status = parts.hub.status()
+    status.pop("summary", None)
+    ready = status["source"] != "failed"
+    return _json({"ready": ready, **status, "queued": parts.worker.admitted}, 200 if ready else 503)
+
+
+async def metrics(request, parts: Parts):
+    from starlette.responses import Response
+
+    body, content_type = parts.metrics.text()
+    return Response(body, media_type=content_type)
+
+
+ROUTES = [
+    ("/", page, ["GET"]),
+    ("/stream.mjpg", stream, ["GET"]),
+    ("/v1/events", events, ["GET"]),
+    ("/v1/classify", classify, ["POST"]),
+    ("/v1/info", info, ["GET"]),
+    ("/healthz", healthz, ["GET"]),
+    ("/metrics", metrics, ["GET"]),
+]

@@ -1,0 +1,41 @@
+"""`edge-infer MODEL [SOURCE] --serve ... / --on-change URL`: what run_infer calls for these flags."""
+
+from __future__ import annotations
+
+from edge.errors import EdgeError
+from edge.serve.options import make_options
+from edge.serve.run import check_live, serve, watch
+
+
+def live_loop(clf, opts, kind: str, summary, emit, collect=None):
+    """The source loop edge-infer runs today (frames, --save/--show sink, --collect), taking the
+    server's hook factory: `loop(hook)` runs it with `hook(sink)` as the on_frame callback."""
+    from edge.runtime import pipeline
+    from edge.runtime.source_run import frame_sink, live_frames
+
+    def loop(hook):
+        sink = frame_sink(opts, kind)
+        frames, close = live_frames(opts, kind)
+        try:
+            return pipeline.run_frames(clf, frames, k=opts.top_k, emit=emit, summary=summary,
+                                       on_frame=hook(collect.frame_hook(sink) if collect else sink))
+        finally:
+            close()
+            if sink is not None:
+                sink.close()
+
+    return loop
+
+
+def serve_infer(clf, opts, kind: str | None, summary, emit, collect=None, report=print) -> None:
+    options = make_options(serve=opts.serve, token=opts.token, no_auth=opts.no_auth, max_body_mb=opts.max_body_mb,
+                           on_change=opts.on_change, hold=opts.hold, min_confidence=opts.min_confidence,
+                           top_k=opts.top_k)
+    check_live(kind, opts.source)
+    loop = None if kind is None else live_loop(clf, opts, kind, summary, emit, collect)
+    if opts.serve is None:
+        if loop is None:
+            raise EdgeError("--on-change watches a live SOURCE (camera, picam, video); give one")
+        watch(clf, options, loop, report=report)
+        return
+    serve(clf, options, loop, report=report)

@@ -1,0 +1,163 @@
+"""`edge-infer MODEL [SOURCE] --serve`: the live source on its own thread, uvicorn in front of it."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import threading
+from collections.abc import Callable
+
+from edge.errors import EdgeError
+from edge.runtime.classifier import Classifier
+from edge.serve.live import LiveHub, SourceStopped
+from edge.serve.options import ServeOptions
+
+EXTRA = "pip install 'edge-classifier[serve]'"
+NEEDS = {"starlette": "starlette", "uvicorn": "uvicorn", "prometheus_client": "prometheus-client",
+         "python_multipart": "python-multipart"}
+LIVE_KINDS = ("camera", "picamera", "video")
+SourceLoop = Callable[[Callable], object]  # loop(hook) runs the source with on_frame=hook(its own sink) -> Summary
+
+
+def require_extra() -> None:
+    missing = [dist for module, dist in NEEDS.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        raise EdgeError(f"--serve needs {', '.join(missing)}, which are not installed: {EXTRA}")
+
+
+def check_live(kind: str | None, source: str | None) -> None:
+    if kind is not None and kind not in LIVE_KINDS:
+        raise EdgeError(f"{source}: --serve and --on-change watch a camera, 'picam', a video or a stream URL; "
+                        "for photos, serve the model alone (no SOURCE) and POST them to /v1/classify")
+
+
+class SourceThread:
+    """Runs the source loop; a failure stops the server and is raised again from the main thread."""
+
+    def __init__(self, loop: SourceLoop, hub: LiveHub, report, stop_server: Callable[[], None]):
+        self.loop, self.hub, self.report, self.stop_server = loop, hub, report, stop_server
+        self.error: EdgeError | None = None
+        self.thread = threading.Thread(target=self._run, name="edge-source", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            summary = self.loop(self.hub.hook)
+            self.hub.finish("done", summary.to_dict())
+            if not self.hub.closed:
+                self.report(f"source finished after {summary.classified} frames; still serving (Ctrl-C stops)")
+        except SourceStopped:
+            self.hub.finish("done")
+        except Exception as exc:  # EdgeError from the camera, or anything else: end the server cleanly
+            self.error = exc if isinstance(exc, EdgeError) else EdgeError(f"live source stopped ({type(exc).__name__}: {exc})")
+            self.hub.finish("failed")
+            self.stop_server()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before uvicorn starts, so a taken port is one clear line (and port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # connections made before uvicorn's loop starts wait in the backlog
+    except OSError as exc:
+        sock.close()
+        raise EdgeError(f"--serve {host}:{port}: cannot listen there ({exc.strerror or exc}); choose another port, "
+                        "or stop the program that uses it") from None
+    return sock
+
+
+def start_webhook(options: ServeOptions, hub: LiveHub, metrics, report):
+    if options.on_change is None:
+        return None
+    from edge.serve.webhook import Debouncer, WebhookSender
+
+    sender = WebhookSender(options.on_change, metrics=metrics, report=report)
+    hub.listeners.append(Debouncer(options.hold, options.min_confidence, sender.send))
+    return sender
+
+
+def watch(clf: Classifier, options: ServeOptions, source_loop: SourceLoop, report=print) -> None:
+    """--on-change without --serve: the source in this thread, the label events out; no HTTP."""
+    hub = LiveHub(None, options.stream_fps, has_source=True)
+    sender = start_webhook(options, hub, None, report)
+    try:
+        source_loop(hub.hook)
+    finally:
+        hub.close()
+        sender.close()
+
+
+def make_server(app, hub: LiveHub, options: ServeOptions):
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            hub.close()  # ends the streams, so shutdown does not wait on open viewers
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
+                            timeout_keep_alive=5, timeout_graceful_shutdown=2, limit_concurrency=256)
+    return Server(config)
+
+
+def make_parts(clf: Classifier, options: ServeOptions, has_source: bool):
+    """The app's parts (model, queue worker, live hub, metrics): what tests build without a server."""
+    require_extra()
+    from edge.serve.app import Parts
+    from edge.serve.metrics import Metrics
+    from edge.serve.worker import InferenceWorker
+
+    metrics = Metrics()
+    hub = LiveHub(metrics, options.stream_fps, has_source=has_source)
+    worker = InferenceWorker(clf, batch=options.batch, queue_size=options.queue, decode_threads=options.threads(),
+                             metrics=metrics)
+    return Parts(clf, options, hub, worker, metrics)
+
+
+class Service:
+    """The server and the source thread; `run()` blocks until `stop()`, Ctrl-C or SIGTERM."""
+
+    def __init__(self, clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print):
+        from edge.serve.app import build_app
+
+        self.parts = make_parts(clf, options, source_loop is not None)
+        self.report, self.hub = report, self.parts.hub
+        self.sock = bind_socket(options.host, options.port)
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.server = make_server(build_app(self.parts), self.hub, options)
+        self.sender = start_webhook(options, self.hub, self.parts.metrics, report)
+        self.source = SourceThread(source_loop, self.hub, report, self.stop) if source_loop else None
+
+    @property
+    def url(self) -> str:
+        return f"http://{'[' + self.host + ']' if ':' in self.host else self.host}:{self.port}/"
+
+    def stop(self) -> None:
+        self.hub.close()
+        self.server.should_exit = True
+
+    def run(self) -> None:
+        options = self.parts.options
+        auth = "token required" if options.token else "no token" + (" (--no-auth)" if options.no_auth else ", loopback only")
+        self.report(f"serving {self.url} ({auth}); API: /v1/classify /v1/info /v1/events /healthz /metrics")
+        if self.source is not None:
+            self.source.thread.start()
+        try:
+            self.server.run(sockets=[self.sock])
+        finally:
+            self.hub.close()
+            self.parts.worker.close()
+            if self.sender is not None:
+                self.sender.close()
+            if self.source is not None:
+                self.source.thread.join(timeout=6)
+            self.sock.close()
+        if self.source is not None and self.source.error is not None:
+            raise self.source.error
+
+
+def serve(clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print) -> None:
+    """Serve the page and the API until Ctrl-C / SIGTERM, running `source_loop` (if any) on a thread."""
+    Service(clf, options, source_loop, report).run()

@@ -1,0 +1,57 @@
+"""oof.json: every evaluated photo's out-of-fold prediction, kept in the run for `edge review`.
+
+The frozen path predicts every labelled photo with a head fit on the other outer folds (nested
+CV), the SGD paths predict their held-out split; either way no photo's prediction saw its label,
+which is what confident learning (cleanlab) needs to find label errors. Probabilities are
+calibrated with the run's temperature, as the deployed model prints them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from edge.atomic import write_json
+from edge.train.data import Sample, Split
+
+OOF_FILE = "oof.json"
+SCHEMA = 1
+
+
+def evaluated_samples(split: Split, labels: torch.Tensor) -> list[Sample] | None:
+    """The photos the evaluation predicted, in its order: all of them (nested CV) or the held-out split."""
+    for samples in (split.train + split.val, split.val):
+        if len(samples) == len(labels) and [s.label for s in samples] == labels.tolist():
+            return samples
+    return None
+
+
+def save_oof(out: Path, split: Split, logits: torch.Tensor, labels: torch.Tensor, *, temperature: float,
+             method: str, unknown: dict, scores: torch.Tensor | None) -> Path | None:
+    """Write RUN/oof.json; None (nothing written) when the predictions cannot be matched to photos."""
+    samples = evaluated_samples(split, labels)
+    if samples is None:
+        return None
+    probs = torch.softmax(logits.float() / temperature, 1).numpy()
+    rows = []
+    for i, s in enumerate(samples):
+        row = {"path": split.relative(s.path),
+               "label": s.label, "probs": [round(float(p), 6) for p in probs[i]]}
+        if scores is not None:
+            row["score"] = round(float(scores[i]), 6)
+        rows.append(row)
+    return write_json(out / OOF_FILE, {
+        "schema": SCHEMA, "method": method, "root": str(split.root), "classes": list(split.classes),
+        "temperature": temperature, "unknown_score": unknown.get("score"),
+        "unknown_threshold": unknown.get("threshold"), "photos": rows})
+
+
+def frozen_scores(bank, folds: int, seed: int, nested_logits: torch.Tensor, tensors: dict) -> torch.Tensor:
+    """Each photo's unknown score against class means fit without it (the k-fold scores the threshold
+    came from); the combined score adds the nested-CV softmax, standardised as the deployed graph does."""
+    from edge.train import openset
+
+    cosine = openset.held_out_cosine(bank, folds, seed)
+    standardise = tensors.get(openset.STANDARDISE_KEY)
+    return cosine if standardise is None else openset.combined_score(nested_logits, cosine, standardise)

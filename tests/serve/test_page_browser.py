@@ -1,0 +1,142 @@
+"""The live page in a real browser: Debian's headless Chromium driven by Playwright.
+
+A short video made from flowers5 photos plays through the server at its own frame rate (as a camera
+would deliver it); the page must show a label, the fps and the unknown state, and its image must change.
+Skips cleanly without chromium or playwright (.ci/run installs both).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import real_photos
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+SHOT = ROOT / "benchmarks" / "serve" / "page.png"
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="chromium not installed (apt-get install chromium)"),
+]
+
+
+def make_video(path: Path, per_photo: int = 6, size=(480, 360), fps: float = 12.0) -> Path:
+    """flowers5 photos, each held for `per_photo` frames, as an mp4 (written to a tmp dir only)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    assert writer.isOpened()
+    for photos in zip(*real_photos(4, ("daisy", "roses", "tulips", "sunflowers")).values()):
+        for photo in photos:
+            frame = cv2.resize(cv2.imread(str(photo)), size, interpolation=cv2.INTER_AREA)
+            for _ in range(per_photo):
+                writer.write(frame)
+    writer.release()
+    return path
+
+
+def paced_video_loop(clf, video: Path, seconds: float = 60.0):
+    """The CLI's frame pipeline over the video, looped and paced at its frame rate, until stopped."""
+    from edge.runtime.pipeline import run_frames
+    from edge.runtime.sources import video_fps, video_frames
+    from edge.runtime.stats import Summary
+
+    period = 1.0 / (video_fps(str(video)) or 12.0)
+
+    def frames():
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for frame in video_frames(str(video)):
+                yield frame
+                time.sleep(period)
+
+    def loop(hook):
+        return run_frames(clf, frames(), k=3, emit=lambda p: None, summary=Summary(), on_frame=hook(None))
+
+    return loop
+
+
+def wait_until(check, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the page did not get there in time"
+        time.sleep(0.1)
+
+
+def check_page(url: str, shot: Path) -> dict:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 760})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+            wait_until(lambda: page.inner_text("#fps") not in ("–", "0.0"))  # the page's own CSP forbids eval:
+            wait_until(lambda: page.inner_text("#label") != "–")              # poll from here instead
+            wait_until(lambda: (page.locator("#live").bounding_box() or {}).get("height", 0) > 100)
+            first = page.locator("#live").screenshot()
+            changed = False
+            for _ in range(40):  # the video moves to another photo every 0.5 s
+                time.sleep(0.25)
+                if page.locator("#live").screenshot() != first:
+                    changed = True
+                    break
+            found = {
+                "label": page.inner_text("#label"),
+                "fps": float(page.inner_text("#fps")),
+                "state": page.inner_text("#state"),
+                "bars": page.locator("#bars .row").count(),
+                "runs": page.inner_text("#runs"),
+                "image_changed": changed,
+                "errors": errors,
+            }
+            page.wait_for_timeout(300)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    return found
+
+
+def assert_live(found: dict, labels: list[str]) -> None:
+    assert not found["errors"], found["errors"]
+    assert found["label"] in [*labels, "unknown"], found
+    assert found["fps"] > 1 and found["bars"] == 3, found
+    assert found["state"], found  # the unknown state: known / unknown / off for this model
+    assert "onnxruntime" in found["runs"], found
+    assert found["image_changed"], "the live image did not change"
+
+
+def test_live_page_in_chromium(clf, tmp_path):
+    from tests.serve.conftest import running_service
+
+    video = make_video(tmp_path / "flowers.mp4")
+    with running_service(clf, paced_video_loop(clf, video), token="page-test-token") as service:
+        found = check_page(service.url + "?token=page-test-token", tmp_path / "page.png")
+    assert_live(found, clf.labels)
+    assert (tmp_path / "page.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_live_page_with_the_flowers_model(tmp_path):
+    """make test-slow: the real flowers5 export (make export), screenshot kept in benchmarks/serve/."""
+    from edge.runtime import Classifier
+    from tests.serve.conftest import running_service
+
+    export = ROOT / "exports" / "flowers5"
+    if not (export / "model.int8.onnx").is_file():
+        pytest.skip("no exports/flowers5 (make train export)")
+    clf = Classifier(export / "model.int8.onnx", spin_wait=False)
+    video = make_video(tmp_path / "flowers.mp4")
+    with running_service(clf, paced_video_loop(clf, video)) as service:
+        found = check_page(service.url, SHOT)
+    assert_live(found, clf.labels)
+    assert np.frombuffer(SHOT.read_bytes()[:8], dtype=np.uint8).tolist()[:4] == [137, 80, 78, 71]  # a PNG
