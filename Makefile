@@ -14,16 +14,18 @@ BENCH_OUT ?= benchmarks/flowers5
 PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip
 RUNTIME_PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(RUNTIME_VENV)/bin/pip
 
-.PHONY: help install install-runtime data train export infer bench soak accuracy-check unknown-check test test-slow lint pi-check clean
+.PHONY: help install wheel install-runtime lint-imports data train export infer bench serve-bench soak accuracy-check unknown-check test test-slow lint pi-check clean
 
 help:
 	@echo "install          .venv with edge[train,dev] (torch 2.13.0 from the registry)"
-	@echo "install-runtime  .venv-runtime with the torch-free runtime only"
+	@echo "wheel            dist/edge_classifier-VERSION-py3-none-any.whl: what a Pi or a laptop installs"
+	@echo "install-runtime  .venv-runtime from the wheel: the torch-free runtime only, as on a Pi (SYSTEM_SITE=1: see apt packages)"
 	@echo "data             fill $(FLOWERS): FROM=PATH, else ../shared/data/flowers5, else download tf_flowers"
 	@echo "train            train the default model on DATA=$(DATA) into RUN=$(RUN)"
 	@echo "export           export RUN to EXPORT=$(EXPORT) with INT8 artifacts"
 	@echo "infer            classify DATA with the INT8 ONNX artifact"
 	@echo "bench            benchmark every format of RUN into $(BENCH_OUT)"
+	@echo "serve-bench      edge-infer --serve under 1-64 clients on 127.0.0.1 vs the folder pipeline (benchmarks/serve)"
 	@echo "soak             10,000 frames through the runtime; RSS must stay flat (benchmarks/soak)"
 	@echo "accuracy-check   5-fold CV of the whole edge train + export on DATA (benchmarks/accuracy_check)"
 	@echo "unknown-check    which score tells 'none of my classes' best (benchmarks/unknown)"
@@ -36,9 +38,18 @@ install:
 	$(PIP) install -e '.[train,dev]'
 	$(VENV)/bin/python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
 
-install-runtime:
-	$(PYTHON) -m venv $(RUNTIME_VENV)
-	$(RUNTIME_PIP) install -e '.[openvino]'
+# The wheel a Pi (or a laptop) installs: pure Python, so one file serves x86 and ARM alike.
+wheel:
+	rm -rf dist/edge_classifier-*.whl
+	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(PYTHON) -m pip wheel --no-deps -q -w dist .
+	@ls dist/edge_classifier-*.whl
+
+# The runtime alone, installed from the wheel exactly as the README tells a Pi (no extras: no OpenVINO, no
+# torch). SYSTEM_SITE=1 makes the venv see apt packages (python3-picamera2 on Raspberry Pi OS).
+install-runtime: wheel
+	rm -rf $(RUNTIME_VENV)
+	$(PYTHON) -m venv $(if $(SYSTEM_SITE),--system-site-packages) $(RUNTIME_VENV)
+	$(RUNTIME_PIP) install -q dist/edge_classifier-*.whl
 	$(RUNTIME_VENV)/bin/python -c "import sys, edge.runtime, edge.devices; assert 'torch' not in sys.modules; print('runtime ok, torch-free')"
 
 data:
@@ -56,6 +67,9 @@ infer: $(NEEDS_DATA)
 bench:
 	$(VENV)/bin/edge bench $(RUN) --export-dir $(EXPORT) --out $(BENCH_OUT) --peers
 
+serve-bench: $(NEEDS_DATA)
+	$(VENV)/bin/python scripts/serve_load.py $(EXPORT) $(DATA) --out benchmarks/serve
+
 soak:
 	$(VENV)/bin/python scripts/soak.py $(EXPORT)/model.int8.onnx --out benchmarks/soak/result.json
 
@@ -68,8 +82,12 @@ unknown-check: $(NEEDS_DATA)
 	$(VENV)/bin/python scripts/unknown_check.py $(DATA) --out benchmarks/unknown/result.json
 	$(VENV)/bin/python scripts/unknown_end_to_end.py $(EXPORT) $(DATA) --out benchmarks/unknown/end_to_end.json
 
-test:
+test: lint-imports
 	$(VENV)/bin/pytest -q
+
+# The layer and no-torch contracts in pyproject.toml ([tool.importlinter])
+lint-imports:
+	$(VENV)/bin/lint-imports
 
 test-slow:
 	$(VENV)/bin/pytest -q -m slow

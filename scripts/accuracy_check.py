@@ -63,7 +63,7 @@ def run_fold(work: Path, train: tuple, test: tuple, names: list[str], extra: lis
                    check=True, stdout=subprocess.DEVNULL)
     metrics = json.loads((work / "run" / "metrics.json").read_text())
     clf = Classifier(work / "export" / "model.onnx")
-    predicted = [clf.labels.index(clf.predict(p, k=1)[0][0]) for p in test[0]]
+    predicted = [clf.labels.index(clf.predict(p, k=1).top[0][0]) for p in test[0]]
     correct = int(sum(int(p == names.index(clf.labels[y])) for p, y in zip(predicted, test[1])))
     tested = correct / len(test[0])
     low, high = metrics["estimated_accuracy_ci95"]

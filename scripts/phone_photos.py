@@ -78,7 +78,9 @@ def alternate(artifact: Path, folder: Path, manifests: dict[str, Path], rounds: 
     for r in range(rounds):
         order = list(manifests) if r % 2 == 0 else list(manifests)[::-1]
         for name in order:
-            summary, labels, wall = infer(artifact, folder, manifests[name], work / f"summary_{name}.json")
+            summary_path = work / f"summary_{name}_{r}.json"
+            summary_path.unlink(missing_ok=True)  # edge-infer writes a new file, never over one
+            summary, labels, wall = infer(artifact, folder, manifests[name], summary_path)
             runs[name].append({"img_per_s": summary["fps"], "process_wall_s": round(wall, 2), "summary": summary,
                                "labels": labels})
     return runs

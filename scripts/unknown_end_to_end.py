@@ -32,8 +32,8 @@ def main() -> None:
             if not (args.export / fmt.path).is_file():
                 continue
             clf = Classifier(args.export / fmt.path)
-            rejected = sum(clf.classify(p).unknown for p in far)
-            kept = sum(not clf.classify(p).unknown for p in photos)
+            rejected = sum(clf.predict(p).unknown for p in far)
+            kept = sum(not clf.predict(p).unknown for p in photos)
             result[fmt.name] = {"far_images": len(far), "far_rejected": rejected, "photos": len(photos),
                                 "photos_kept": kept, "threshold": clf.threshold}
             print(f"{fmt.name:14s} far rejected {rejected}/{len(far)}, flowers5 kept {kept}/{len(photos)}")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from edge.cli.main import app
 from edge.cli.infer import app as infer_app
+from edge.cli.main import app
 from tests.conftest import BLOCK_TORCH
 
 runner = CliRunner()
@@ -79,13 +80,32 @@ def test_without_torch_train_says_how_to_install(tmp_path):
     assert help_run.returncode == 0 and "infer" in help_run.stdout
 
 
-def test_runtime_only_venv_has_no_torch_and_imports_the_runtime():
-    """In the venv of `make install-runtime` (skipped where it was not made)."""
+def _runtime_venv_python() -> Path:
+    """The venv of `make install-runtime` (the wheel, no extras: what a Pi has); CI always makes it."""
     import pytest
 
     python = ROOT / ".venv-runtime" / "bin" / "python"
     if not python.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must make .venv-runtime (make install-runtime), the install a Pi uses")
         pytest.skip("no .venv-runtime here (make install-runtime)")
+    return python
+
+
+def test_runtime_venv_runs_an_int8_export_folder_without_openvino(tiny_export, tiny_data, tmp_path):
+    """The README's Pi path: the wheel in a fresh venv, then `edge-infer EXPORT_DIR photo.jpg`."""
+    python = _runtime_venv_python()
+    assert subprocess.run([str(python), "-c", "import openvino"], capture_output=True).returncode != 0
+    export = shutil.copytree(tiny_export, tmp_path / "export")  # tune caches its choice inside
+    photo = next((tiny_data / "tulips").iterdir())
+    result = subprocess.run([str(python.parent / "edge-infer"), str(export), str(photo)], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(str(photo)) and "skipped openvino" in result.stderr
+
+
+def test_runtime_only_venv_has_no_torch_and_imports_the_runtime():
+    python = _runtime_venv_python()
     code = ("import sys, importlib.util, edge.runtime, edge.devices; assert 'torch' not in sys.modules; "
             "assert importlib.util.find_spec('torch') is None")
     subprocess.run([str(python), "-c", code], check=True, cwd=ROOT)

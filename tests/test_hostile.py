@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from edge.cli.infer import app as infer_app
 from edge.cli.main import app
 from edge.errors import EdgeError
-from edge.cli.infer import app as infer_app
 
 runner = CliRunner()
 
@@ -266,7 +266,7 @@ def test_predict_batch_of_nothing_and_grey_arrays(tiny_export):
     from edge.runtime import Classifier
 
     clf = Classifier(tiny_export / "model.onnx")
-    assert clf.predict_batch([]) == []
+    assert clf.predict([]) == []
     grey = np.full((40, 50), 128, np.uint8)
     assert clf.predict(grey) == clf.predict(np.dstack([grey] * 3))
 
@@ -282,10 +282,10 @@ def test_one_classifier_shared_by_8_threads(tiny_export, tiny_data, artifact):
     serial = [clf.predict(p) for p in images]
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(clf.predict, images))
-        batched = list(pool.map(lambda i: clf.predict_batch(images[i : i + 3]), range(0, len(images), 3)))
+        batched = list(pool.map(lambda i: clf.predict(images[i : i + 3]), range(0, len(images), 3)))
     assert parallel == serial
-    assert [p for chunk in batched for p in chunk] == [[(lbl, pytest.approx(pr, abs=1e-5)) for lbl, pr in s]
-                                                       for s in serial]
+    assert [p.top for chunk in batched for p in chunk] == [[(lbl, pytest.approx(pr, abs=1e-5)) for lbl, pr in s.top]
+                                                           for s in serial]
 
 
 # ---- commands -----------------------------------------------------------------------------------
@@ -296,11 +296,11 @@ def test_bench_rejects_unknown_formats(tiny_run, tmp_path):
 
 
 def test_corrupt_torchscript_is_one_line(tmp_path):
-    from edge.export.torchscript import load
+    from edge.export.torch_backend import TorchBackend
 
     (tmp_path / "model.ts").write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(EdgeError, match="not a readable TorchScript"):
-        load(tmp_path / "model.ts")
+        TorchBackend.from_torchscript(tmp_path / "model.ts")
 
 
 def _clip(path: Path, fps: float, frames: int = 10) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.export.parity import batched
+from edge.export.parity import batched, compare
 from edge.runtime.stats import batch1_latencies_ms, images_per_second
 
 Run = Callable[[np.ndarray], np.ndarray]
@@ -33,11 +33,6 @@ def peak_rss_mb() -> float | None:
     return None
 
 
-def latency_percentiles(run: Run, x: np.ndarray, repeats: int) -> tuple[float, float]:
-    times = batch1_latencies_ms(run, x, repeats)
-    return float(np.percentile(times, 50)), float(np.percentile(times, 90))
-
-
 def best_throughput(run: Run, x: np.ndarray, batches=(1, 8, 32)) -> tuple[float, int]:
     """Images/s over the whole validation set at each batch size it accepts; the best and its batch."""
     rates = []
@@ -58,12 +53,11 @@ def measure(load: Callable[[], Run], x: np.ndarray, y: np.ndarray, reference: np
     load_seconds = time.perf_counter() - start
     logits = batched(run, x, batch_size=1)  # batch 1 runs on every artifact, peers with a fixed batch too
     ips, batch = best_throughput(run, x)
-    ref = logits if reference is None else reference
+    parity = compare(logits, logits if reference is None else reference, y)  # the export's own parity metrics
     row = {
         "throughput_ips": round(ips, 1), "best_batch": batch,
-        "accuracy": round(float((logits.argmax(1) == y).mean()), 4),
-        "top1_agreement": round(float((logits.argmax(1) == ref.argmax(1)).mean()), 4),
-        "max_abs_logit_diff": float(np.abs(logits - ref).max()),
+        "accuracy": round(parity["accuracy"], 4), "top1_agreement": round(parity["top1_agreement"], 4),
+        "max_abs_logit_diff": parity["max_abs_logit_diff"],
         "peak_rss_mb": peak_rss_mb(), "load_seconds": round(load_seconds, 3),
     }
     return row, logits

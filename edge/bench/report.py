@@ -7,7 +7,7 @@ from pathlib import Path
 from edge.atomic import atomic_path
 
 COLUMNS = ("format", "precision", "latency_ms_p50", "latency_ms_p90", "floor_ms", "floor_bound", "throughput_ips",
-           "best_batch", "accuracy", "accuracy_drop", "top1_agreement", "size_mb", "peak_rss_mb", "load_seconds")
+           "best_batch", "accuracy", "accuracy_drop", "top1_agreement", "size_mb", "peak_rss_mb", "peak_rss_is", "load_seconds")
 
 
 def quality(result: dict) -> tuple[str, str]:

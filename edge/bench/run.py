@@ -111,6 +111,7 @@ def _measure_all(entries: list[Entry], x: np.ndarray, y: np.ndarray, info: dict,
         floor, bound = floor_ms(info, e.precision, size)
         rows.append({"format": e.name, "precision": e.precision, **row, "size_mb": size, "floor_ms": floor,
                      "floor_bound": bound, **({"peer": True, "note": e.note} if e.peer else {})})
+    _runtime_memory(entries, rows, x, info["threads"])
     latencies = measure.interleaved_latencies({e.name: e.load() for e in entries}, x, repeats)
     for row in rows:
         p50, p90 = latencies[row["format"]]
@@ -124,6 +125,23 @@ def photos_note(held_out: bool) -> str:
         return "the run's held-out split (no training saw it)"
     return ("the run's val split, which the deployed head was refit on: agreement with PyTorch, not accuracy; "
             "the honest estimate is in metrics.json")
+
+
+def _runtime_memory(entries: list[Entry], rows: list[dict], x: np.ndarray, threads: int) -> None:
+    """Our torch-free artifacts' peak RSS as edge-infer pays it (a child process with the runtime alone);
+    PyTorch, TorchScript and the peers keep the in-process figure, labelled as such."""
+    from edge.bench.runtime_rss import measure_in_child
+
+    with tempfile.TemporaryDirectory(prefix="edge-rss-") as tmp:
+        inputs = Path(tmp) / "x.npy"
+        np.save(inputs, x)
+        for entry, row in zip(entries, rows):
+            fmt = FORMATS.get(entry.name)
+            if entry.peer or fmt is None or fmt.backend == "torch":
+                row["peak_rss_is"] = "bench process (holds torch)"
+                continue
+            row["peak_rss_mb"] = measure_in_child(entry.path, fmt.backend, threads, inputs)
+            row["peak_rss_is"] = "torch-free runtime process"
 
 
 def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None = None, threads: int = 2,

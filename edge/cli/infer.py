@@ -39,7 +39,10 @@ def infer(opts: InferOptions) -> None:
     opts.check()
     artifact, threads = choose(opts.artifact, device=opts.device, threads=opts.threads, backend=opts.backend,
                                report=report_stderr)
-    run_infer(opts, artifact=artifact, threads=threads)
+    run = None
+    if opts.serve is not None or opts.on_change is not None:  # the live page, the HTTP API, label events
+        from edge.serve.infer import run_served as run
+    run_infer(opts, artifact=artifact, threads=threads, run=run)
 
 
 infer_command = clean_errors(command(InferOptions, infer, extra=(VERSION,)))

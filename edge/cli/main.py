@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
+from edge.cli.infer import infer_command
 from edge.cli_support import clean_errors, print_version, run, torch_available
 from edge.devices.cli import app as devices_app
 from edge.errors import EdgeError
 from edge.review.cli import review
-from edge.cli.infer import infer_command
 
 app = typer.Typer(
     name="edge",

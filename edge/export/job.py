@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from edge.formats import FORMATS
 from edge.manifest import Manifest
+
+MAX_DROP_POINTS = 1.0  # default INT8 accuracy drop budget against PyTorch, in points (--max-drop overrides)
 
 
 @dataclass(kw_only=True)
@@ -23,7 +26,7 @@ class ExportJob:
     reference_logits: np.ndarray  # the PyTorch model's logits on val_x
     make_calibration: Callable[[], np.ndarray]  # class-balanced training images, computed once on demand
     threads: int = 2
-    max_drop: float | None = None  # INT8 accuracy budget in points (None: selection.MAX_DROP_POINTS)
+    max_drop: float | None = None  # INT8 accuracy budget in points (None: MAX_DROP_POINTS)
     fp16_weights: bool = False  # OpenVINO FP32 IR with weights stored as FP16 (half the size)
     notes: dict[str, dict] = field(default_factory=dict)  # per-format details for the report
     unknown_x: np.ndarray | None = None  # non-photos the unknown decision is also checked on
@@ -35,8 +38,6 @@ class ExportJob:
 
     @property
     def budget(self) -> float:
-        from edge.export.selection import MAX_DROP_POINTS
-
         return MAX_DROP_POINTS if self.max_drop is None else self.max_drop
 
     @property
@@ -45,8 +46,6 @@ class ExportJob:
 
     def artifact(self, format_name: str) -> Path:
         """Where a format's artifact goes: the path the format table gives it."""
-        from edge.formats import FORMATS
-
         return self.path(FORMATS[format_name].path)
 
     def path(self, relative: str) -> Path:

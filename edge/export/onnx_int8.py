@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from edge.chatter import third_party_output
-from edge.errors import EdgeError
 from edge.export import bias_correction, score_path, selection
 from edge.export.job import ExportJob
 from edge.export.onnx_meta import embed_manifest
@@ -113,14 +112,9 @@ def export(job: ExportJob) -> Path:
     pre = workdir / "model.pre.onnx"
     quant_pre_process(str(job.artifact("onnx")), str(pre))
     candidates = [selection.Candidate(s.name, partial(_quantize, pre, job, s)) for s in SETTINGS]
-    try:
-        best, within, tried = selection.search(candidates, "onnxruntime", job, workdir, ".onnx")
-    except RuntimeError as exc:
-        raise EdgeError(f"onnx-int8: {exc}") from None
+    best = selection.winner(job, "onnx-int8", candidates, "onnxruntime", workdir, ".onnx")
     path = job.artifact("onnx-int8")
-    shutil.copyfile(best["path"], path)
+    shutil.copyfile(best, path)
     shutil.rmtree(workdir)
     embed_manifest(path, job.manifest.with_updates(precision="int8"))
-    job.notes["onnx-int8"] = {"settings": best["settings"], "within_budget": within, "budget_points": job.budget,
-                              "candidates": selection.public(tried)}
     return path

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from edge.chatter import third_party_output
-from edge.errors import EdgeError
 from edge.export import score_path, selection
 from edge.export.job import ExportJob
 from edge.export.openvino_fp32 import save
@@ -82,14 +81,9 @@ def export(job: ExportJob) -> Path:
     candidates = [selection.Candidate(name, partial(_quantize, job, name)) for name in SETTINGS]
     if job.val_y is not None:  # accuracy control needs labels
         candidates.append(selection.Candidate(f"nncf-accuracy-control-{job.budget:g}pt", partial(_controlled, job)))
-    try:
-        best, within, tried = selection.search(candidates, "openvino", job, workdir, "")
-    except RuntimeError as exc:
-        raise EdgeError(f"openvino-int8: {exc}") from None
+    best = selection.winner(job, "openvino-int8", candidates, "openvino", workdir, "")
     target = job.artifact("openvino-int8")
     for suffix in (".xml", ".bin"):  # the winner as saved and measured, manifest included
-        shutil.copyfile(best["path"].with_suffix(suffix), target.with_suffix(suffix))
+        shutil.copyfile(best.with_suffix(suffix), target.with_suffix(suffix))
     shutil.rmtree(workdir, ignore_errors=True)
-    job.notes["openvino-int8"] = {"settings": best["settings"], "within_budget": within, "budget_points": job.budget,
-                                  "candidates": selection.public(tried)}
     return target

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.export.job import ExportJob
+from edge.estimate import wilson_interval
+from edge.export.torch_backend import TorchBackend
+from edge.formats import artifact_files
+from edge.runtime.backends import create_backend
 from edge.runtime.stats import batch1_latencies_ms
 
 
@@ -19,11 +22,9 @@ def accuracy(logits: np.ndarray, labels: np.ndarray | None) -> float | None:
     return None if labels is None else float((logits.argmax(1) == labels).mean())
 
 
-def compare(logits: np.ndarray, job: ExportJob) -> dict:
-    ref = job.reference_logits
-    from edge.estimate import wilson_interval
-
-    acc, ref_acc = accuracy(logits, job.val_y), accuracy(ref, job.val_y)
+def compare(logits: np.ndarray, ref: np.ndarray, labels: np.ndarray | None) -> dict:
+    """An artifact's logits against PyTorch's (`ref`) on the same photos (`labels`: None without labels)."""
+    acc, ref_acc = accuracy(logits, labels), accuracy(ref, labels)
     agree = int((logits.argmax(1) == ref.argmax(1)).sum())
     return {
         "top1_agreement": agree / len(ref),
@@ -40,19 +41,13 @@ def latency_ms(run: Callable[[np.ndarray], np.ndarray], sample: np.ndarray, repe
 
 
 def size_mb(path: Path) -> float:
-    from edge.formats import artifact_files
-
     return round(sum(f.stat().st_size for f in artifact_files(path)) / 1e6, 3)
 
 
 def load_backend(backend: str, path: Path, threads: int):
     """The artifact behind the runtime's Backend interface (OpenVINO FP32 runs at f32, see backends)."""
     if backend == "torch":
-        from edge.export.torch_backend import TorchBackend
-
         return TorchBackend.from_torchscript(path, threads)
-    from edge.runtime.backends import create_backend
-
     return create_backend(path, backend, threads)
 
 

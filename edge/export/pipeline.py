@@ -13,8 +13,7 @@ import torch
 from edge.atomic import atomic_dir, write_json, write_text
 from edge.errors import EdgeError
 from edge.export import parity
-from edge.export.data import (balanced_calibration, preprocess_all, readable_images, split_check_calibration,
-                              synthetic_unknowns)
+from edge.export.data import balanced_calibration, preprocess_all, readable_images, split_check_calibration, synthetic_unknowns
 from edge.export.exporters import EXPORTERS
 from edge.export.fixpad import fix_same_padding
 from edge.export.job import ExportJob
@@ -76,9 +75,9 @@ def _parity(backend, job: ExportJob) -> dict:
     """Logits vs PyTorch on the check photos; with an unknown score, that score and its decision
     too, on the check photos plus synthetic non-photos (one pass over every input)."""
     if job.reference_unknown is None:
-        return parity.compare(parity.batched(backend.run, job.val_x), job)
+        return parity.compare(parity.batched(backend.run, job.val_x), job.reference_logits, job.val_y)
     logits, scores = parity.logits_and_scores(backend.run_all, job.val_x, job.unknown_x)
-    return {**parity.compare(logits, job),
+    return {**parity.compare(logits, job.reference_logits, job.val_y),
             **parity.compare_unknown(scores, job.reference_unknown, job.manifest.unknown["threshold"])}
 
 

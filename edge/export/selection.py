@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.errors import EdgeError
 from edge.export import parity
 from edge.export.job import ExportJob
 
-MAX_DROP_POINTS = 1.0  # default accuracy drop budget against PyTorch, in points (--max-drop overrides)
 MIN_AGREEMENT = 0.98  # top-1 agreement with PyTorch
 
 
@@ -28,7 +28,7 @@ class Candidate:
 
 def measure(runtime: str, path: Path, job: ExportJob) -> dict:
     run = parity.runner(runtime, path, job.threads)
-    return {**parity.compare(parity.batched(run, job.val_x), job),
+    return {**parity.compare(parity.batched(run, job.val_x), job.reference_logits, job.val_y),
             "latency_ms": round(parity.latency_ms(run, job.val_x), 3)}
 
 
@@ -63,6 +63,19 @@ def search(candidates: list[Candidate], runtime: str, job: ExportJob, workdir: P
     if not tried:
         raise RuntimeError(f"every quantization setting failed ({failed[0]['error']})")
     return most_faithful(tried), False, tried + failed
+
+
+def winner(job: ExportJob, format_name: str, candidates: list[Candidate], runtime: str, workdir: Path,
+           suffix: str) -> Path:
+    """Run the search for one INT8 format, note it in the report, and return the winner's file (in
+    `workdir`, which the caller copies from and then removes)."""
+    try:
+        best, within, tried = search(candidates, runtime, job, workdir, suffix)
+    except RuntimeError as exc:
+        raise EdgeError(f"{format_name}: {exc}") from None
+    job.notes[format_name] = {"settings": best["settings"], "within_budget": within, "budget_points": job.budget,
+                              "candidates": public(tried)}
+    return best["path"]
 
 
 def public(rows: list[dict]) -> list[dict]:

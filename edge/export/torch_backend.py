@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edge.errors import EdgeError
 from edge.runtime.backends import Backend
 
 
@@ -23,9 +24,11 @@ class TorchBackend(Backend):
 
     @classmethod
     def from_torchscript(cls, path: Path, threads: int | None = None) -> TorchBackend:
-        from edge.export.torchscript import load
-
-        return cls(load(path), threads, path).load()
+        try:
+            module = torch.jit.load(str(path), map_location="cpu")
+        except Exception as exc:  # RuntimeError for a corrupt archive, ValueError for a missing file
+            raise EdgeError(f"{path}: not a readable TorchScript file ({type(exc).__name__}); re-export it") from None
+        return cls(module, threads, path).load()
 
     def load(self) -> TorchBackend:
         if self.threads:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 
-from edge.errors import EdgeError
 from edge.export.job import ExportJob
 
 MANIFEST_FILE = "manifest.json"  # name inside the TorchScript archive's extra files
@@ -20,10 +19,3 @@ def export(job: ExportJob) -> Path:
     path = job.artifact("torchscript")
     torch.jit.save(frozen, str(path), _extra_files={MANIFEST_FILE: job.manifest.to_json()})
     return path
-
-
-def load(path: Path):
-    try:
-        return torch.jit.load(str(path), map_location="cpu")
-    except Exception as exc:  # RuntimeError for a corrupt archive, ValueError for a missing file
-        raise EdgeError(f"{path}: not a readable TorchScript file ({type(exc).__name__}); re-export it") from None

@@ -49,7 +49,14 @@ def header(rv: dict) -> str:
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in rv["notes"])
     return (f"<h1>edge review: {escape(rv['title'])}</h1>{notes}<p>{num('photos', rv['photos'], 'int')} photos, "
             f"{len(rv['classes'])} classes; predictions: {escape(rv['method'])}. Accuracy {with_ci('accuracy', acc)} "
-            f"(95% Wilson interval).</p>")
+            f"(95% Wilson interval).</p>{nav(rv)}")
+
+
+def nav(rv: dict) -> str:
+    parts = [("suspects", "suspected label errors"), ("misclassified", "misclassified"), ("duplicates", "near-duplicate "
+             "pairs"), ("outliers", "outliers")]
+    links = [f'<a href="#{k}">{len(rv[k])} {name}</a>' for k, name in parts]
+    return f'<p>{" &middot; ".join(links)} &middot; <a href="#sources">where the photos came from</a></p>'
 
 
 def class_table(rv: dict) -> str:
@@ -82,6 +89,10 @@ def confusion(rv: dict) -> str:
             f'<table class="cm" id="confusion"><tr><th></th>{head}</tr>{"".join(body)}</table>{"".join(panels)}')
 
 
+def _text(value) -> str:
+    return ("yes" if value else "") if isinstance(value, bool) else escape(str(value))
+
+
 def photo_table(title: str, anchor: str, intro: str, rows: list[dict], columns: list[tuple[str, str, str]],
                 key: str) -> str:
     """One row per photo: thumbnail, path, then `columns` as (header, field, fmt)."""
@@ -89,7 +100,7 @@ def photo_table(title: str, anchor: str, intro: str, rows: list[dict], columns: 
     body = []
     for n, row in enumerate(rows):
         cells = "".join(f"<td>{num(f'{key}.{n}.{f}', row[f], fmt)}</td>" if fmt in ("pct", "int", "f3")
-                        else f'<td class="l">{escape(str(row[f]))}</td>' for _, f, fmt in columns)
+                        else f'<td class="l">{_text(row[f])}</td>' for _, f, fmt in columns)
         body.append(f'<tr><td>{thumb(row["index"], row["path"])}</td><td class="l">{escape(row["path"])}</td>{cells}</tr>')
     return (f'<h2 id="{anchor}">{escape(title)} ({len(rows)})</h2><p>{intro}</p><table><tr><th></th>'
             f'<th class="l">photo</th>{head}</tr>{"".join(body)}</table>')
@@ -138,11 +149,15 @@ def render(rv: dict, thumbs: list[str | None]) -> str:
     many = len(rv["sources"]) > 1
     src = [("from", "source", "")] if many else []
     body = [header(rv), class_table(rv), confusion(rv),
-            photo_table("Suspected label errors", "suspects", "Confident learning (cleanlab) on the out-of-fold "
-                        "probabilities, lowest self-confidence first; each with the label the model suggests.",
+            photo_table("Suspected label errors", "suspects", "cleanlab on the out-of-fold probabilities: photos "
+                        "confident learning flags, or whose top-1 is another class, worst label quality (normalized "
+                        "margin) first; each with the label the model suggests.",
                         rv["suspects"], [("given", "given", ""), ("suggested", "suggested", ""),
-                                         ("self-confidence", "self_confidence", "pct"),
-                                         ("suggested prob", "suggested_prob", "pct"), *src], "suspects"),
+                                         ("given prob", "self_confidence", "pct"),
+                                         ("suggested prob", "suggested_prob", "pct"),
+                                         ("label quality", "label_quality", "f3"),
+                                         ("flagged by confident learning", "confident_learning", ""), *src],
+                        "suspects"),
             photo_table("Misclassified", "misclassified", "Every photo whose top-1 is not its label, most confident "
                         "first.", rv["misclassified"], [("true", "true", ""), ("predicted", "predicted", ""),
                                                          ("confidence", "confidence", "pct"), *src], "misclassified"),

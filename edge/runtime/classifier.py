@@ -84,7 +84,7 @@ def _array_to_rgb(array: np.ndarray) -> Image.Image:
 
 
 class Classifier:
-    """`Classifier("model.int8.onnx").predict("photo.jpg")` -> [(label, prob), ...].
+    """`Classifier("model.int8.onnx").predict("photo.jpg")` -> Prediction(label, top, unknown, score).
 
     The manifest (labels, resize, crop, mean/std) comes from the artifact itself, or the
     manifest.json beside it, or `manifest=PATH` when the artifact carries none. `spin_wait=False`
@@ -140,16 +140,20 @@ class Classifier:
     def _rgb(self, image) -> Image.Image:
         return as_rgb_image(image, self.preprocess.decode_side)
 
-    def classify(self, image, k: int = 5) -> Prediction:
-        """The whole answer for one image: top-k, and whether it is none of the classes."""
-        top, unknown, score = self.answers(self.preprocess(self._rgb(image))[None], k)[0]
-        return Prediction(str(image) if isinstance(image, (str, Path)) else "image", top, unknown=unknown, score=score)
+    def predict(self, images, k: int = 5):
+        """One image -> its `Prediction`; a list or tuple of images -> a list of them (one batch).
 
-    def predict_batch(self, images: list, k: int = 5) -> list[list[tuple[str, float]]]:
-        if len(images) == 0:
+        A Prediction has `label` ("unknown" when the score says none of the classes), `top` (k labels
+        with probabilities), `unknown` and `score`: the same answer edge-infer prints."""
+        many = isinstance(images, (list, tuple))
+        items = list(images) if many else [images]
+        if not items:
             return []
-        batch = np.stack([self.preprocess(self._rgb(img)) for img in images])
-        return self.top_k(self.logits(batch), k)
+        batch = np.stack([self.preprocess(self._rgb(image)) for image in items])
+        predictions = [Prediction(_source_name(image), top, unknown=unknown, score=score)
+                       for image, (top, unknown, score) in zip(items, self.answers(batch, k))]
+        return predictions if many else predictions[0]
 
-    def predict(self, image, k: int = 5) -> list[tuple[str, float]]:
-        return self.predict_batch([image], k)[0]
+
+def _source_name(image) -> str:
+    return str(image) if isinstance(image, (str, Path)) else "image"

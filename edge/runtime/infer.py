@@ -101,10 +101,12 @@ def describe_model(clf: Classifier) -> str:
             f"{'' if threads == 1 else 's'}{answers_unknown})")
 
 
-def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report: Report = report_stderr) -> Summary:
-    """Classify the source; raise EdgeError when nothing could be classified."""
-    from edge.runtime.sources import classify_spec
+def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report: Report = report_stderr,
+              run: Callable | None = None) -> Summary:
+    """Classify the source; raise EdgeError when nothing could be classified. `run`: what runs the
+    source instead of run_source, with its arguments (edge-infer --serve passes edge.serve's)."""
     from edge.runtime.source_run import run_source
+    from edge.runtime.sources import classify_spec
 
     kind = classify_spec(opts.source) if opts.source is not None else None  # None: --serve, the API alone
     check_outputs(opts, kind)
@@ -116,13 +118,8 @@ def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report
 
     collect = start_collecting(opts, clf, kind)  # --collect DIR: a writer thread; None without it
     try:
-        if opts.serve is not None or opts.on_change is not None:
-            from edge.serve.infer import serve_infer
-
-            serve_infer(clf, opts, kind, summary, printer(opts.json_lines), collect, report)
-        else:
-            run_source(clf, opts, kind, summary, printer(opts.json_lines), failure_printer(opts.json_lines, report),
-                       collect)
+        (run or run_source)(clf, opts, kind, summary, printer(opts.json_lines),
+                            failure_printer(opts.json_lines, report), collect)
     except KeyboardInterrupt:
         report("interrupted")
     report(summary.line())

@@ -16,6 +16,7 @@ from edge.errors import EdgeError
 from edge.serve.errors import HttpError
 
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+MAX_PARTS = 64  # a form with more parts is refused while it is parsed
 IMAGE_FIELDS = ("image", "file", "photo")  # multipart field names taken first; else the first file part
 
 
@@ -64,6 +65,8 @@ def _parts(body: bytes, boundary: bytes) -> list[tuple[str, str, bytes]]:
         state["field"], state["value"] = b"", b""
 
     def part_end() -> None:
+        if len(parts) >= MAX_PARTS:
+            raise HttpError(400, f"multipart body with more than {MAX_PARTS} parts; send one image per request")
         _, disposition = parse_options_header(state["headers"].get(b"content-disposition", b""))
         name = disposition.get(b"name", b"").decode("utf-8", "replace")
         filename = disposition.get(b"filename", b"").decode("utf-8", "replace")
@@ -81,10 +84,10 @@ def _parts(body: bytes, boundary: bytes) -> list[tuple[str, str, bytes]]:
         parser = MultipartParser(boundary, callbacks, max_header_count=16)
         parser.write(body)
         parser.finalize()
+    except HttpError:
+        raise
     except Exception as exc:  # python-multipart raises its own MultipartParseError and ValueError types
         raise HttpError(400, f"malformed multipart body ({type(exc).__name__}); let your HTTP client build the form") from None
-    if len(parts) > 64:
-        raise HttpError(400, f"multipart body with {len(parts)} parts; send one image per request")
     return parts
 
 
@@ -112,9 +115,11 @@ def looks_like_image(data: bytes) -> bool:
     return data.startswith(IMAGE_MAGIC) or (data[:1] == b"P" and data[1:2] in b"123456" and len(data) > 1)
 
 
-def decode_and_preprocess(preprocess, data: bytes) -> tuple[np.ndarray, float, float]:
-    """Runs on a decode thread: (model input, decode ms, preprocess ms)."""
+def decode_request(preprocess, body: bytes, content_type: str) -> tuple[str, np.ndarray, float, float]:
+    """Runs on a decode thread (a hostile multipart body costs that thread, not the event loop):
+    (source name, model input, decode ms, preprocess ms)."""
     start = time.perf_counter()
+    source, data = image_bytes(body, content_type)
     check_is_image(data)
     try:
         img = preprocess.load(data, name="image")  # the manifest's decode, as edge-infer does for a file
@@ -122,4 +127,4 @@ def decode_and_preprocess(preprocess, data: bytes) -> tuple[np.ndarray, float, f
         raise HttpError(400, str(exc)) from None
     mid = time.perf_counter()
     x = preprocess(img)
-    return x, (mid - start) * 1000, (time.perf_counter() - mid) * 1000
+    return source, x, (mid - start) * 1000, (time.perf_counter() - mid) * 1000

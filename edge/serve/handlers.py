@@ -5,9 +5,17 @@ from __future__ import annotations
 import platform
 from functools import lru_cache
 
-from edge.serve.app import Parts, check_length, json_line, parse_k, read_body, stream_slot
-from edge.serve.decode import image_bytes
+from edge.serve.bodies import check_length, json_line, parse_k, read_body, stream_slot
 from edge.serve.errors import HttpError
+from edge.serve.parts import Parts
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'unsafe-inline'; "
+                               "script-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",  # the page address may carry ?token=
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
 
 
 def bind(func, parts: Parts):
@@ -34,8 +42,6 @@ def page_html() -> bytes:
 async def page(request, parts: Parts):
     from starlette.responses import Response
 
-    from edge.serve.app import PAGE_HEADERS
-
     return Response(page_html(), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
 
@@ -45,8 +51,8 @@ async def classify(request, parts: Parts):
     check_length(request, limit)
     with parts.worker.admit():
         body = await read_body(request, limit, timeout)
-        source, data = image_bytes(body, request.headers.get("content-type", ""))
-        answer = await parts.worker.classify(data, k, source, timeout)
+        with parts.worker.hold(body):
+            answer = await parts.worker.classify(body, request.headers.get("content-type", ""), k, timeout)
     timing = f"queue;dur={answer.queue_ms:.2f}"
     return _json(answer.prediction.to_dict(), headers={"Server-Timing": timing})
 
@@ -55,10 +61,13 @@ async def stream(request, parts: Parts):
     from edge.serve.streams import TimedStream, mjpeg_chunks
 
     hub = parts.hub
+    if request.method == "HEAD":
+        return _head("multipart/x-mixed-replace; boundary=edgeframe")
     if not hub.has_source:
         raise HttpError(404, "no live source: this server answers the API only (start edge-infer MODEL SOURCE --serve)")
     stream_slot(hub.viewers, parts.options.max_viewers, "MJPEG")
     hub.viewers += 1
+    hub.watch()
     _gauge(parts, "mjpeg", hub.viewers)
 
     def closed() -> None:
@@ -73,6 +82,8 @@ async def events(request, parts: Parts):
     from edge.serve.streams import TimedStream, sse_chunks
 
     hub = parts.hub
+    if request.method == "HEAD":
+        return _head("text/event-stream")
     stream_slot(hub.subscribers, parts.options.max_viewers * 2, "event")
     hub.subscribers += 1
     _gauge(parts, "sse", hub.subscribers)
@@ -82,6 +93,12 @@ async def events(request, parts: Parts):
         _gauge(parts, "sse", hub.subscribers)
 
     return TimedStream(sse_chunks(hub), "text/event-stream", parts.options.request_timeout_s, closed)
+
+
+def _head(media_type: str):
+    from starlette.responses import Response
+
+    return Response(b"", media_type=media_type)
 
 
 def _gauge(parts: Parts, kind: str, value: int) -> None:

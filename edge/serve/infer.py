@@ -1,4 +1,4 @@
-"""`edge-infer MODEL [SOURCE] --serve ... / --on-change URL`: what run_infer calls for these flags."""
+"""`edge-infer MODEL [SOURCE] --serve ... / --on-change URL`: the source runner the command line hands run_infer."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ def live_loop(clf, opts, kind: str, summary, emit, collect=None):
     return loop
 
 
-def serve_infer(clf, opts, kind: str | None, summary, emit, collect=None, report=print) -> None:
+def run_served(clf, opts, kind: str | None, summary, emit, on_error=None, collect=None) -> None:
+    """What run_infer calls instead of run_source for --serve / --on-change (same arguments)."""
+    from edge.runtime.infer import report_stderr
+
     options = make_options(serve=opts.serve, token=opts.token, no_auth=opts.no_auth, max_body_mb=opts.max_body_mb,
                            on_change=opts.on_change, hold=opts.hold, min_confidence=opts.min_confidence,
                            top_k=opts.top_k)
@@ -36,6 +39,6 @@ def serve_infer(clf, opts, kind: str | None, summary, emit, collect=None, report
     if opts.serve is None:
         if loop is None:
             raise EdgeError("--on-change watches a live SOURCE (camera, picam, video); give one")
-        watch(clf, options, loop, report=report)
+        watch(clf, options, loop, report=report_stderr)
         return
-    serve(clf, options, loop, report=report)
+    serve(clf, options, loop, report=report_stderr)

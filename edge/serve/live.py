@@ -113,6 +113,10 @@ class LiveHub:
                 self.jpeg = (seq, encode_jpeg(*latest))
             time.sleep(max(0.0, self.stream_period - (time.monotonic() - started)))
 
+    def watch(self) -> None:
+        """A viewer arrived: encode the newest frame now (a finished source published its last one unwatched)."""
+        self._new_frame.set()
+
     def close(self) -> None:
         self.closed = True
         self._new_frame.set()

@@ -97,22 +97,25 @@ def make_server(app, hub: LiveHub, options: ServeOptions):
             hub.close()  # ends the streams, so shutdown does not wait on open viewers
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
-                            timeout_keep_alive=5, timeout_graceful_shutdown=2, limit_concurrency=256)
+    from edge.serve.protocol import header_deadline_protocol
+
+    config = uvicorn.Config(app, http=header_deadline_protocol(options.request_timeout_s), log_level="warning",
+                            access_log=False, lifespan="off", server_header=False, timeout_keep_alive=5,
+                            timeout_graceful_shutdown=2, limit_concurrency=256)
     return Server(config)
 
 
 def make_parts(clf: Classifier, options: ServeOptions, has_source: bool):
     """The app's parts (model, queue worker, live hub, metrics): what tests build without a server."""
     require_extra()
-    from edge.serve.app import Parts
     from edge.serve.metrics import Metrics
+    from edge.serve.parts import Parts
     from edge.serve.worker import InferenceWorker
 
     metrics = Metrics()
     hub = LiveHub(metrics, options.stream_fps, has_source=has_source)
     worker = InferenceWorker(clf, batch=options.batch, queue_size=options.queue, decode_threads=options.threads(),
-                             metrics=metrics)
+                             metrics=metrics, body_budget=4 * options.max_body_bytes)
     return Parts(clf, options, hub, worker, metrics)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.runtime.classifier import Classifier, Prediction
-from edge.serve.decode import decode_and_preprocess
+from edge.serve.decode import decode_request
 from edge.serve.errors import HttpError, busy
 
 
@@ -33,8 +33,10 @@ class Answer:
 
 
 class InferenceWorker:
-    def __init__(self, clf: Classifier, *, batch: int, queue_size: int, decode_threads: int, metrics=None):
+    def __init__(self, clf: Classifier, *, batch: int, queue_size: int, decode_threads: int, metrics=None,
+                 body_budget: int = 80 * 1024 * 1024):
         self.clf, self.batch, self.queue_size, self.metrics = clf, max(1, batch), max(1, queue_size), metrics
+        self.body_budget, self.body_bytes = body_budget, 0  # request bodies held at once, in bytes
         self.pool = concurrent.futures.ThreadPoolExecutor(max(1, decode_threads), thread_name_prefix="edge-decode")
         self.jobs: queue.Queue[Job | None] = queue.Queue()  # unbounded type, bounded by admission
         self.admitted = 0  # requests between admit and answer; only the event loop's thread touches it
@@ -58,10 +60,24 @@ class InferenceWorker:
             if self.metrics:
                 self.metrics.queue_depth.set(self.admitted)
 
-    async def classify(self, data: bytes, k: int, source: str, timeout_s: float) -> Answer:
+    @contextmanager
+    def hold(self, body: bytes):
+        """Bodies in memory at once stay under the budget (32 queued 20 MB bodies would be 640 MB)."""
+        if self.body_bytes + len(body) > self.body_budget:
+            if self.metrics:
+                self.metrics.rejected.inc()
+            raise busy(f"busy: {self.body_bytes // 2**20} MB of request bodies are being classified; retry shortly")
+        self.body_bytes += len(body)
+        try:
+            yield
+        finally:
+            self.body_bytes -= len(body)
+
+    async def classify(self, body: bytes, content_type: str, k: int, timeout_s: float) -> Answer:
         loop = asyncio.get_running_loop()
         try:
-            x, decode_ms, pre_ms = await loop.run_in_executor(self.pool, decode_and_preprocess, self.clf.preprocess, data)
+            source, x, decode_ms, pre_ms = await loop.run_in_executor(self.pool, decode_request, self.clf.preprocess,
+                                                                      body, content_type)
         except HttpError:
             raise
         except Exception as exc:  # anything else a hostile file makes a decoder raise is still bad input

@@ -12,7 +12,7 @@ from edge.atomic import atomic_path
 from edge.errors import EdgeError
 from edge.manifest import Manifest
 
-CHECKPOINT_NAME = "checkpoint.pt"  # best by validation accuracy: what export uses
+CHECKPOINT_NAME = "checkpoint.pt"  # the deployed model (last epoch, or the head refit on every photo): what export uses
 LAST_NAME = "last.pt"  # latest epoch with optimizer state: what --resume uses
 
 

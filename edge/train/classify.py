@@ -1,4 +1,4 @@
-"""`edge classify --imagenet`: a quick check that a zoo model and its preprocessing are right."""
+"""`edge classify PHOTO`: a quick check that a zoo model and its preprocessing are right."""
 
 from __future__ import annotations
 

@@ -102,26 +102,21 @@ def choose(bank: FeatureBank, idx: np.ndarray, settings: list[Setting], k: int, 
 class NestedResult:
     logits: torch.Tensor  # (N, C): every photo predicted by a head that never saw it
     fold_accuracy: list[float]
-    fold_sizes: list[int]
     fold_settings: list[str]
-
-    def accuracy(self, labels: torch.Tensor) -> float:
-        return (self.logits.argmax(1) == labels).float().mean().item()
 
 
 def nested(bank: FeatureBank, settings: list[Setting], *, k_outer: int, k_inner: int, seed: int,
            progress=None) -> NestedResult:
     n = len(bank.labels)
     logits = torch.empty(n, bank.num_classes)
-    accs, sizes, chosen = [], [], []
+    accs, chosen = [], []
     for fold in stratified_folds(bank.labels.numpy(), k_outer, seed + 1):
         train = np.setdiff1d(np.arange(n), fold)
         best, _ = choose(bank, train, settings, k_inner, seed)
         fold_logits = fit(bank, train, best).logits(bank.center[torch.as_tensor(fold)])
         logits[torch.as_tensor(fold)] = fold_logits
         accs.append(_score(fold_logits, bank.labels[torch.as_tensor(fold)])[0])
-        sizes.append(len(fold))
         chosen.append(best.describe())
         if progress is not None:
             progress()
-    return NestedResult(logits, accs, sizes, chosen)
+    return NestedResult(logits, accs, chosen)

@@ -55,9 +55,14 @@ def _workers(requested: int, device: torch.device, world_size: int) -> int:
     return max(1, min(8, cores // max(1, world_size) - 1))
 
 
+def rank_from_env() -> int:
+    """This process's rank under torchrun (RANK), 0 when run alone: rank 0 talks and writes."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def setup_device(requested_device: str, amp: bool, channels_last: bool, num_workers: int) -> TrainDevice:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    rank = rank_from_env()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = _pick_device(requested_device, local_rank)
     if world_size > 1:

@@ -95,6 +95,10 @@ def _compare(banks: dict, costs: dict, budget: float, reference: str, s: Session
     from edge.train.engine import progress
 
     settings, n, seed = crossval.grid(0), len(next(iter(banks.values())).labels), s.cfg.seed
+    if len(banks) == 1:  # `--model a+b` alone: crossval.nested on its cached features, as frozen_head does
+        (name,) = banks
+        r = crossval.nested(banks[name], settings, k_outer=folds, k_inner=folds, seed=seed)
+        return {}, name, "--model", paired.NestedChoice(r.logits, r.fold_accuracy, [name] * folds, r.fold_settings)
     steps = REPEATS * folds * len(banks) * (folds + 1)
     with progress(s.dev.is_main) as bar:
         task = bar.add_task(f"paired {REPEATS}x{folds}-fold comparison of {len(banks)} recipes, nested", total=steps)
@@ -107,6 +111,13 @@ def _compare(banks: dict, costs: dict, budget: float, reference: str, s: Session
     return rows, chosen, why, nested
 
 
+def wanted(s: Session) -> bool:
+    """Cached-feature heads this step serves: a budget above Lite0, or `--model a+b` (features cached)."""
+    cfg = s.cfg
+    return s.plan.head_phase and cfg.cache_features and (recipes.searching(cfg)
+                                                         or ("+" in cfg.model and cfg.feature_views == 0))
+
+
 def recipe_head(s: Session, timings: dict):
     """run.frozen_head for a budget above Lite0: choose the recipe by paired CV, then fit it."""
     from edge.train.frozen import unknown_threshold
@@ -114,22 +125,24 @@ def recipe_head(s: Session, timings: dict):
     from edge.train.run import Evaluation
 
     cfg, budget = s.cfg, recipes.budget(s.cfg)
-    names = recipes.candidates(cfg)
+    names = recipes.candidates(cfg) if recipes.searching(cfg) else [cfg.model]
     costs = {n: recipes.cost(n, cfg) for n in names}
     fit = [n for n in names if costs[n] <= budget or n == cfg.model]
     reference = min(fit, key=lambda n: costs[n])
-    s.log(f"recipes within {budget:g}x Lite0's FLOPs: {', '.join(recipes.short(n) for n in fit)}; "
-          f"paired {REPEATS}x{cfg.cv_folds}-fold comparison against {recipes.short(reference)}")
+    if len(fit) > 1:
+        s.log(f"recipes within {budget:g}x Lite0's FLOPs: {', '.join(recipes.short(n) for n in fit)}; "
+              f"paired {REPEATS}x{cfg.cv_folds}-fold comparison against {recipes.short(reference)}")
     start = time.perf_counter()
     banks, backbones = recipe_banks(fit, s)
     extracted = time.perf_counter()
     labels = next(iter(banks.values())).labels
     folds = max(2, min(cfg.cv_folds, int(np.bincount(labels.numpy()).min())))
     rows, chosen, why, nested = _compare(banks, costs, budget, reference, s, folds)
-    menu = recipes.menu_rows(names, costs, cfg, rows, chosen)
-    for line in recipes.menu_lines(menu, reference, len(labels)):
+    menu = recipes.menu_rows(names, costs, cfg, rows, chosen) if rows else []
+    for line in recipes.menu_lines(menu, reference, len(labels)) if rows else []:
         s.log(line)
-    s.log(f"recipe: {recipes.short(chosen)} ({why})")
+    if rows:
+        s.log(f"recipe: {recipes.short(chosen)} ({why})")
     _adopt(s, chosen, deployed_model(chosen, s, backbones))
     bank, everyone = banks[chosen], np.arange(len(labels))
     setting, scores = crossval.choose(bank, everyone, crossval.grid(0), folds, cfg.seed)
@@ -138,7 +151,8 @@ def recipe_head(s: Session, timings: dict):
     timings.update(feature_extract_seconds=round(extracted - start, 1),
                    head_fit_seconds=round(time.perf_counter() - extracted, 1))
     correct = int((nested.logits.argmax(1) == labels).sum())
-    method = f"nested {folds}-fold CV, recipe chosen inside each fold by paired {REPEATS}x{folds}-fold CV"
+    method = f"nested {folds}-fold CV" + (f", recipe chosen inside each fold by paired {REPEATS}x{folds}-fold CV"
+                                          if rows else "")
     details = {"head_setting": setting.describe(), "cv_accuracy_by_setting": scores,
                "estimate_fold_accuracy": [round(a, 4) for a in nested.fold_accuracy],
                "estimate_fold_settings": nested.fold_settings, "estimate_fold_recipes": nested.fold_recipes,

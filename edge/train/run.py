@@ -7,7 +7,6 @@ last epoch: no epoch is picked on the photos that measure it).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,11 +20,10 @@ from edge.estimate import estimate_fields, estimate_line
 from edge.ownership import claim_run_dir, drop_aside
 from edge.train import checkpoint, openset
 from edge.train.config import TrainConfig
-from edge.train.device import teardown
+from edge.train.device import rank_from_env, teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
 from edge.train.models import get_submodule
-from edge.train.report import (confusion_matrix, draw_pictures, per_class_accuracy, plot_confusion, plot_curves,
-                               plot_cv)
+from edge.train.report import confusion_matrix, draw_pictures, per_class_accuracy, plot_confusion, plot_curves, plot_cv
 from edge.train.session import Session, open_session
 from edge.train.strategy import differential_optimizer, freeze_backbone, head_optimizer, unfreeze_all
 
@@ -231,8 +229,7 @@ def _pictures(s: Session, metrics: dict, matrix) -> dict:
 
 
 def is_main_process() -> bool:
-    """torchrun sets RANK; only rank 0 talks and writes."""
-    return int(os.environ.get("RANK", "0")) == 0
+    return rank_from_env() == 0
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, force: bool = False,
@@ -254,12 +251,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, force: bool = False,
 
 
 def _run_phases(s: Session, resume: bool, timings: dict) -> Evaluation:
-    from edge.train import recipes
+    from edge.train import recipe_head
 
-    if s.plan.head_phase and s.cfg.cache_features and recipes.searching(s.cfg):  # --max-cost above 1
-        from edge.train.recipe_head import recipe_head
-
-        return recipe_head(s, timings)
+    if recipe_head.wanted(s):  # --max-cost above 1, or --model a+b: recipes on cached features
+        return recipe_head.recipe_head(s, timings)
     if s.plan.head_phase and s.cfg.cache_features:
         return frozen_head(s, timings)
     if s.plan.head_phase:

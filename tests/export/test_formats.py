@@ -8,6 +8,7 @@ import torch
 
 from edge.export import onnx_fp32, onnx_int8, openvino_fp32, openvino_int8, parity, torchscript
 from edge.export.fixpad import fix_same_padding
+from edge.export.job import MAX_DROP_POINTS
 from edge.train.models import build_model
 from edge.train.zoo import get_entry
 from tests.conftest import real_photos
@@ -26,7 +27,7 @@ def photos():
 
 def _check(job, runtime: str, path, max_diff: float | None, min_agreement: float) -> dict:
     logits = parity.batched(parity.runner(runtime, path, 2), job.val_x)
-    result = parity.compare(logits, job)
+    result = parity.compare(logits, job.reference_logits, job.val_y)
     assert logits.shape == job.reference_logits.shape
     assert result["top1_agreement"] >= min_agreement, result
     if max_diff is not None:
@@ -111,7 +112,7 @@ def test_search_judges_against_the_users_budget(monkeypatch, tmp_path, max_drop,
     rows = {"a": (0.83, 0.99), "b": (0.4, 0.995)}  # name -> (accuracy drop in points, agreement)
     monkeypatch.setattr(selection, "measure", lambda runtime, path, job: {
         "accuracy_drop": rows[path.name][0], "top1_agreement": rows[path.name][1], "latency_ms": 1.0})
-    job = type("Job", (), {"budget": selection.MAX_DROP_POINTS if max_drop is None else max_drop})()
+    job = type("Job", (), {"budget": MAX_DROP_POINTS if max_drop is None else max_drop})()
     seen: list[str] = []
     candidates = [selection.Candidate(n, lambda path, n=n: seen.append(n) or path) for n in rows]
     best, ok, tried = selection.search(candidates, "onnxruntime", job, tmp_path, "")

@@ -113,7 +113,7 @@ def test_zoo_imagenet_export_keeps_pytorch_top5(tmp_path):
     Image.fromarray(skimage_data.chelsea()).save(photos / "chelsea.png")
     export(source="zoo:efficientnet_lite0", out=tmp_path / "zoo", formats=["onnx"], data=photos, log=lambda *_: None)
     torch_top5 = classify_imagenet(photos / "chelsea.png", "efficientnet_lite0", None)
-    onnx_top5 = Classifier(tmp_path / "zoo" / "model.onnx").predict(photos / "chelsea.png", k=5)
+    onnx_top5 = Classifier(tmp_path / "zoo" / "model.onnx").predict(photos / "chelsea.png", k=5).top
     assert [label for label, _ in onnx_top5] == [label for label, _ in torch_top5]
     assert "cat" in torch_top5[0][0]
     for (_, p1), (_, p2) in zip(onnx_top5, torch_top5):

@@ -15,11 +15,11 @@ def test_predict_path_pil_bgr_and_bytes_agree(tiny_export, tiny_data):
     clf = Classifier(tiny_export / "model.onnx")
     path = next((tiny_data / "daisy").iterdir())
     img = Image.open(path).convert("RGB")
-    by_path = clf.predict(path, k=3)
+    by_path = clf.predict(path, k=3).top
     assert [lbl for lbl, _ in by_path] != [] and abs(sum(p for _, p in by_path) - 1.0) < 1e-5
-    assert clf.predict(img, k=3) == by_path
-    assert clf.predict(np.asarray(img)[:, :, ::-1], k=3) == by_path  # OpenCV BGR frame
-    assert clf.predict(path.read_bytes(), k=3) == by_path
+    assert clf.predict(img, k=3).top == by_path
+    assert clf.predict(np.asarray(img)[:, :, ::-1], k=3).top == by_path  # OpenCV BGR frame
+    assert clf.predict(path.read_bytes(), k=3).top == by_path
     assert [p for _, p in by_path] == sorted((p for _, p in by_path), reverse=True)
 
 

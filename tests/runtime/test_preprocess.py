@@ -75,5 +75,5 @@ def test_runtime_predictions_match_pytorch_with_torchvision(tiny_run, tiny_expor
               for p in paths]
     with torch.no_grad():
         torch_top1 = [int(model(tv(load_rgb(p, min_side=m.decode_side))[None]).argmax()) for p in photos]
-    ours = [clf.labels.index(clf.predict(p, k=1)[0][0]) for p in photos]
+    ours = [clf.labels.index(clf.predict(p, k=1).top[0][0]) for p in photos]
     assert ours == torch_top1

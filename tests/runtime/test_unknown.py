@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from edge.cli.infer import app as infer_app
 from edge.cli.main import app
 from edge.runtime import Classifier
-from edge.cli.infer import app as infer_app
 
 runner = CliRunner()
 FAST = ["--no-pretrained", "--image-size", "64", "--batch-size", "8", "--cv-folds", "2"]
@@ -47,7 +48,7 @@ def test_classifier_answers_unknown_below_the_threshold(open_set_export, artifac
     clf = Classifier(open_set_export / "export" / artifact)
     assert clf.threshold is not None
     noise = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    prediction = clf.classify(noise)
+    prediction = clf.predict(noise)
     assert prediction.score is not None and prediction.unknown == (prediction.score < clf.threshold)
     assert prediction.label == ("unknown" if prediction.unknown else prediction.top[0][0])
     strict = Classifier(open_set_export / "export" / artifact, keep=0.995)
@@ -74,8 +75,8 @@ def test_old_exports_without_a_score_behave_as_before(tiny_export, tiny_data):
     clf = Classifier(tiny_export / "model.onnx")
     assert clf.threshold is None
     photo = next((tiny_data / "daisy").iterdir())
-    prediction = clf.classify(photo)
-    assert prediction.unknown is False and prediction.score is None and prediction.top == clf.predict(photo)
+    prediction = clf.predict(photo)
+    assert prediction.unknown is False and prediction.score is None and prediction.top == clf.predict(photo).top
 
 
 def test_combined_score_travels_from_training_to_every_format(tmp_path):
@@ -96,7 +97,7 @@ def test_combined_score_travels_from_training_to_every_format(tmp_path):
     assert report["onnx"]["unknown_score_max_abs_diff"] < 1e-3 and report["openvino"]["unknown_score_max_abs_diff"] < 1e-3
     clf = Classifier(tmp_path / "export" / "model.onnx")
     photo = next((data / "daisy").iterdir())
-    prediction = clf.classify(photo)
+    prediction = clf.predict(photo)
     assert prediction.score is not None and prediction.unknown == (prediction.score < clf.threshold)
 
 
@@ -172,9 +173,31 @@ def test_a_fine_tuned_model_gets_its_threshold_from_the_held_out_split(tmp_path,
     assert result.exit_code == 0, result.output
     clf = Classifier(tmp_path / "export" / "model.onnx")
     assert clf.threshold == pytest.approx(unknown["threshold"])
-    prediction = clf.classify(next((data / "daisy").iterdir()))
+    prediction = clf.predict(next((data / "daisy").iterdir()))
     assert prediction.score is not None and prediction.unknown == (prediction.score < clf.threshold)
 
 
 def test_too_few_held_out_photos_give_no_unknown_score(tiny_run):
     assert not json.loads((tiny_run / "manifest.json").read_text()).get("unknown")
+
+
+def test_readme_python_example_runs_as_written_and_honours_unknown(open_set_export, tmp_path, monkeypatch, capsys):
+    """The README's Python block, run as is in a folder laid out as it says."""
+    import re
+    import shutil
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    shutil.copytree(open_set_export / "export", tmp_path / "exports" / "flowers")
+    photos = sorted((open_set_export / "data" / "roses").iterdir())
+    shutil.copy(photos[0], tmp_path / "rose.jpg")
+    shutil.copy(photos[1], tmp_path / "tulip.jpg")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    clf, p = namespace["clf"], namespace["p"]
+    assert p.label in clf.labels + ["unknown"] and len(p.top) == 3 and len(namespace["batch"]) == 2
+    noise = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    answer = clf.predict(noise)
+    assert answer.unknown == (answer.score < clf.threshold) and answer.label == ("unknown" if answer.unknown
+                                                                                 else answer.top[0][0])

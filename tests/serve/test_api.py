@@ -44,7 +44,7 @@ def test_classify_raw_body_matches_the_python_api(make_client, clf):
     body = response.json()
     assert SCHEMA <= set(body) <= SCHEMA | {"score"}
     assert set(body["latency_ms"]) == {"decode", "preprocess", "inference"}
-    expected = clf.classify(data, k=3)
+    expected = clf.predict(data, k=3)
     assert body["label"] == expected.label and len(body["top"]) == 3
     for got, (label, prob) in zip(body["top"], expected.top):
         assert got["label"] == label and got["prob"] == pytest.approx(prob, abs=1e-5)
@@ -188,3 +188,17 @@ def test_timeout_waiting_for_the_worker_is_503(make_client, monkeypatch):
     response = client.post("/v1/classify", content=photo_bytes())
     assert_json_error(response, 503)
     assert time.monotonic() - start < 1.0 and "retry-after" in response.headers
+
+
+def test_many_part_forms_and_the_body_budget(make_client):
+    client, parts = make_client()
+    form = b"".join(b'--x\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % i for i in range(500)) + b"--x--\r\n"
+    body = assert_json_error(client.post("/v1/classify", content=form,
+                                         headers={"content-type": "multipart/form-data; boundary=x"}), 400)
+    assert "more than 64 parts" in body["error"]
+    parts.worker.body_bytes = parts.worker.body_budget  # others' bodies fill the budget
+    response = client.post("/v1/classify", content=photo_bytes())
+    assert_json_error(response, 503)
+    parts.worker.body_bytes = 0
+    assert client.post("/v1/classify", content=photo_bytes()).status_code == 200
+    assert client.head("/v1/events").status_code == 200  # HEAD answers at once, it never streams

@@ -59,16 +59,7 @@ def test_torch_free_api_server_answers_and_stops_on_sigint(clf):
     proc = subprocess.Popen([sys.executable, "-c", code, str(clf.path), "--serve", "0"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        url, lines = None, []
-        deadline = time.monotonic() + 90
-        while url is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("serving http://127.0.0.1:"):
-                url = line.split()[1]
-        assert url is not None, "".join(lines)
+        url = _serving_url(proc)
         answer = httpx.post(url + "v1/classify?k=2", content=photo_bytes(), timeout=30)
         assert answer.status_code == 200 and len(answer.json()["top"]) == 2
         assert httpx.get(url + "v1/info", timeout=10).json()["live"] is False
@@ -79,3 +70,50 @@ def test_torch_free_api_server_answers_and_stops_on_sigint(clf):
             proc.kill()
     assert proc.returncode in (0, 1, 130), stderr  # Ctrl-C: "interrupted"
     assert "Traceback" not in stderr and "torch" not in stderr
+
+
+def test_video_source_runs_as_today_and_keeps_serving(clf, tmp_path):
+    """edge-infer MODEL clip.mp4 --json --serve 0: every frame on stdout as without --serve, then the page
+    keeps the last frame and the API keeps answering until Ctrl-C."""
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (96, 72))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        writer.write(rng.integers(0, 255, (72, 96, 3), dtype=np.uint8))
+    writer.release()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BLOCK_TORCH), str(ROOT)]))
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli.infer", str(clf.path), str(video), "--json", "--serve", "0"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        url = _serving_url(proc)
+        deadline = time.monotonic() + 60
+        while httpx.get(url + "healthz", timeout=10).json()["source"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        health = httpx.get(url + "healthz", timeout=10).json()
+        assert health["source"] == "done" and health["frames"] == 20
+        with httpx.stream("GET", url + "stream.mjpg", timeout=10) as response:
+            first = next(response.iter_bytes())
+        assert b"Content-Type: image/jpeg" in first  # the last frame, annotated
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rows = [line for line in stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 20 and "20 classified" in stderr and "Traceback" not in stderr
+
+
+def _serving_url(proc) -> str:
+    lines = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("serving http://127.0.0.1:"):
+            return line.split()[1]
+    raise AssertionError("".join(lines))

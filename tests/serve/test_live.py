@@ -141,3 +141,25 @@ def _capture(func, errors):
         func()
     except Exception as exc:  # noqa: BLE001
         errors.append(exc)
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_off(clf):
+    with running_service(clf, request_timeout_s=0.6) as service:
+        sock = socket.create_connection((service.host, service.port), timeout=5)
+        start = time.monotonic()
+        closed = False
+        for byte in b"GET /v1/info HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.05)
+            if time.monotonic() - start > 4:
+                break
+        if not closed:
+            sock.settimeout(3)
+            closed = sock.recv(100) == b""
+        assert closed and time.monotonic() - start < 4
+        sock.close()
+        assert httpx.get(service.url + "v1/info").status_code == 200

@@ -101,6 +101,11 @@ def check_page(url: str, shot: Path) -> dict:
             page.wait_for_timeout(300)
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing wider
+            page.wait_for_timeout(500)
+            found["phone_width"] = page.locator("main").bounding_box()["width"]
+            found["phone_image_width"] = page.locator("#live").bounding_box()["width"]
+            page.screenshot(path=str(shot.with_name(shot.stem + "-phone.png")), full_page=True)
         finally:
             browser.close()
     return found
@@ -113,6 +118,7 @@ def assert_live(found: dict, labels: list[str]) -> None:
     assert found["state"], found  # the unknown state: known / unknown / off for this model
     assert "onnxruntime" in found["runs"], found
     assert found["image_changed"], "the live image did not change"
+    assert found["phone_width"] <= 390 and 300 <= found["phone_image_width"] <= 390, found
 
 
 def test_live_page_in_chromium(clf, tmp_path):

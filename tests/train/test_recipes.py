@@ -92,22 +92,18 @@ def test_costs_count_every_branch_at_its_size():
 @pytest.fixture(scope="module")
 def recipe_run(tmp_path_factory):
     """--max-cost 3 on 18 photos: --model against a two-backbone recipe, features cached in a tmp folder."""
-    import os
-
+    from edge.train import recipe_head
+    from edge.train.run import train
     from tests.conftest import make_dataset
 
-    from edge.train.run import train
-
     root = tmp_path_factory.mktemp("recipes")
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(root / "cache")
     lines: list[str] = []
     cfg = TrainConfig(data=str(make_dataset(root / "data", 6)), out=str(root / "run"), model="mobilenet_v3_small",
                       pretrained=False, image_size=64, batch_size=8, max_cost=3, recipes=PAIR, cv_folds=2)
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        mp.setattr(recipe_head, "REPEATS", 1)  # one 2-fold partition: the code path, not the figure
         result = train(cfg, log=lambda line: lines.append(str(line)))
-    finally:
-        os.environ.pop("XDG_CACHE_HOME") if old is None else os.environ.__setitem__("XDG_CACHE_HOME", old)
     return root, result, lines
 
 
@@ -131,3 +127,27 @@ def test_recipe_run_checkpoint_rebuilds_the_fitted_model(recipe_run):
     with torch.no_grad():
         logits, score = run.model(x)
     assert logits.shape == (2, 3) and score.shape == (2,)
+
+
+def test_multi_backbone_run_exports_as_one_graph_in_every_format(tmp_path, tiny_data, monkeypatch):
+    """--model a+b alone (features cached): one ONNX graph with the resize inside, FP32 and INT8 checked."""
+    import os
+
+    import onnx
+
+    from edge.export.pipeline import export
+    from edge.train.run import train
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cfg = TrainConfig(data=str(tiny_data), out=str(tmp_path / "run"), model=PAIR, pretrained=False, image_size=64,
+                      batch_size=8, cv_folds=2)
+    result = train(cfg, log=lambda *_: None)
+    assert result.metrics["model"] == PAIR and result.metrics["estimate_method"] == "nested 2-fold CV"
+    report = export(source=str(tmp_path / "run"), out=tmp_path / "export", formats=["onnx", "onnx-int8", "openvino"],
+                    calibration_size=9, log=lambda *_: None)
+    rows = {row["name"]: row for row in report["formats"]}
+    assert rows["onnx"]["top1_agreement"] == 1.0 and rows["openvino"]["top1_agreement"] == 1.0
+    assert rows["onnx"]["max_abs_logit_diff"] < 1e-3 and "onnx-int8" in rows
+    graph = onnx.load(str(tmp_path / "export" / "model.onnx")).graph
+    assert [o.name for o in graph.output] == ["logits", "unknown_score"]
+    assert any(node.op_type == "Resize" for node in graph.node)  # the 60 px branch resizes inside the graph
