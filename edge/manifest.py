@@ -27,6 +27,32 @@ NEW_RUN_DECODE = "draft"
 
 
 @dataclass(frozen=True)
+class UnknownSpec:
+    """"None of these": the artifact's second output is this score; below `threshold` the answer is "unknown"."""
+
+    score: str  # which score, e.g. "cosine_to_class_mean" (edge.train.openset.SCORES)
+    keep: float  # share of held-out in-class photos the threshold keeps
+    threshold: float
+    thresholds: dict[str, float]  # keep rate ("0.95") -> threshold, measured on the same held-out photos
+    photos: int = 0  # held-out in-class photos the thresholds were measured on
+
+    @classmethod
+    def from_value(cls, value: Any, source: str = "manifest") -> UnknownSpec | None:
+        """A JSON object (or an UnknownSpec) -> UnknownSpec; {} or None -> None (no score)."""
+        if not value or isinstance(value, UnknownSpec):
+            return value or None
+        known = {f.name for f in fields(cls)}
+        try:
+            spec = cls(**{k: v for k, v in value.items() if k in known})
+        except TypeError:
+            raise EdgeError(f"{source}: manifest field 'unknown' needs 'score', 'keep', 'threshold' and "
+                            "'thresholds'; re-export the model") from None
+        if not _valid_unknown(value):
+            raise EdgeError(f"{source}: manifest field 'unknown' needs a finite 'threshold' and a 'thresholds' table")
+        return spec
+
+
+@dataclass(frozen=True)
 class Manifest:
     schema_version: int  # bumped on any incompatible change; readers refuse unknown versions
     arch: str  # zoo name, e.g. "efficientnet_lite0"
@@ -45,9 +71,7 @@ class Manifest:
     source_sha256: str = ""  # hash of what this was made from (split for a run, checkpoint for exports)
     # Added later, so optional in JSON: a manifest written before them still loads and behaves as before.
     temperature: float = 1.0  # softmax(logits / temperature): fit on held-out predictions so "90%" means 90%
-    # "None of these": {"score": "cosine_to_class_mean", "keep": 0.95, "threshold": t, "thresholds": {keep: t}};
-    # the artifact's second output is the score, and below the threshold the answer is "unknown". {}: none.
-    unknown: dict[str, Any] = field(default_factory=dict)
+    unknown: UnknownSpec | None = None  # "none of these"; None: the artifact has no unknown score (JSON: {})
     decode: str = "full"  # one of DECODES; train, export and runtime all decode as it says
 
     @property
@@ -60,10 +84,13 @@ class Manifest:
         return self.resize_size if self.decode == "draft" else None
 
     def with_updates(self, **changes: Any) -> Manifest:
+        if "unknown" in changes:  # training hands the held-out thresholds over as a plain dict
+            changes["unknown"] = UnknownSpec.from_value(changes["unknown"])
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["unknown"] = data["unknown"] or {}  # {}: no score, as every manifest before UnknownSpec wrote it
         for key in ("labels", "input_size", "mean", "std"):
             data[key] = list(data[key])
         return data
@@ -96,6 +123,8 @@ class Manifest:
             if f.name not in data:  # every original field is required in JSON, even those with Python defaults
                 raise EdgeError(f"{source}: manifest field '{f.name}' is missing")
             values[f.name] = _check(f.name, data[f.name], source)
+        if "unknown" in values:
+            values["unknown"] = UnknownSpec.from_value(values["unknown"], source)
         manifest = cls(**values)
         manifest.validate(source)
         return manifest
@@ -119,8 +148,6 @@ class Manifest:
             raise EdgeError(f"{source}: manifest fields 'mean'/'std' must be finite numbers")
         if not (math.isfinite(self.temperature) and 0.01 <= self.temperature <= 100):
             raise EdgeError(f"{source}: manifest field 'temperature' must be a number in 0.01..100")
-        if self.unknown and not _valid_unknown(self.unknown):
-            raise EdgeError(f"{source}: manifest field 'unknown' needs a finite 'threshold' and a 'thresholds' table")
         if any(s <= 0 for s in self.std):
             raise EdgeError(f"{source}: manifest field 'std' must be positive")
         if self.input_size[0] != 3:

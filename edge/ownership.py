@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 from edge.errors import EdgeError
+from edge.export_dir import ExportDir
 
-EXPORT_MARKERS = ("manifest.json", "export_report.json")
 RUN_MARKERS = ("config.json", "split.json")
 
 
 def is_export_dir(path: Path) -> bool:
-    return path.is_dir() and all((path / m).is_file() for m in EXPORT_MARKERS) and not is_run_dir(path)
+    return path.is_dir() and ExportDir(path).is_export() and not is_run_dir(path)
 
 
 def is_run_dir(path: Path) -> bool:

@@ -44,7 +44,8 @@ def make_clip(path: Path, data: Path, seconds: int) -> dict:
         for _ in range(int(FPS)):
             writer.write(frame)
     writer.release()
-    return {"frames": int(seconds * FPS), "fps": FPS, "seconds": seconds, "size": list(SIZE)}
+    shown = [str(p.relative_to(data)) if n % 2 else None for n, p in enumerate(picks)]  # per second: photo or None
+    return {"frames": int(seconds * FPS), "fps": FPS, "seconds": seconds, "size": list(SIZE), "photo_per_second": shown}
 
 
 def infer(artifact: str, clip: Path, summary: Path, collect: Path | None, threads: int) -> dict:

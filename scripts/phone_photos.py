@@ -24,6 +24,7 @@ from PIL import Image, features
 
 from edge.atomic import write_json
 from edge.devices.profiles import cpu_model
+from edge.estimate import wilson_interval
 from edge.runtime import Classifier
 from edge.runtime.images import draft_scale, load_rgb
 from edge.runtime.preprocess import Preprocessor
@@ -86,6 +87,21 @@ def alternate(artifact: Path, folder: Path, manifests: dict[str, Path], rounds: 
     return runs
 
 
+def agreement(artifact: Path, folder: Path, manifests: dict[str, Path], work: Path) -> dict:
+    """Draft vs full answers on a larger folder (one run each): 40 photos cannot show 99%."""
+    labels = {}
+    for name, manifest in manifests.items():
+        summary_path = work / f"agreement_{name}.json"
+        summary_path.unlink(missing_ok=True)
+        labels[name] = infer(artifact, folder, manifest, summary_path)[1]
+    full, draft = labels["full"], labels["draft"]
+    same = sum(full[k][1] == draft[k][1] for k in full)
+    low, high = wilson_interval(same, len(full))
+    return {"images": len(full), "top1_agreement": round(same / len(full), 4), "top1_ci95": [low, high],
+            "answer_agreement": round(sum(full[k][0] == draft[k][0] for k in full) / len(full), 4),
+            "disagreements": {k: {"full": full[k], "draft": draft[k]} for k in sorted(full) if full[k] != draft[k]}}
+
+
 def decode_ms(paths: list[Path], manifest_side: int, repeats: int = 3) -> dict[str, float]:
     """Decode + resize of one photo on one thread (Pillow), full vs draft, alternating; median ms."""
     times: dict[str, list[float]] = {"full": [], "draft": []}
@@ -124,6 +140,12 @@ def summarise(runs: dict) -> dict:
             "disagreements": {s: {"full": full[s], "draft": draft[s]} for s in sorted(full) if full[s] != draft[s]}}
 
 
+def _folder(args: argparse.Namespace, count: int) -> Path:
+    folder = args.work / f"photos{count}"
+    make_phone_photos(args.data, folder, count)
+    return folder
+
+
 def measure(args: argparse.Namespace) -> dict:
     artifact = args.export / args.artifact if args.export.is_dir() else args.export
     paths = make_phone_photos(args.data, args.work / "photos", args.photos)
@@ -143,6 +165,7 @@ def measure(args: argparse.Namespace) -> dict:
             **summarise(runs),
             "decode_resize_ms_one_thread": decode_ms(paths[:5], base.resize_size),
             "draft_scale_of_phone_photos": draft_scale(PHONE, base.resize_size),
+            "agreement_large": agreement(artifact, _folder(args, args.agreement_photos), manifests, args.work),
             "flowers5": flowers5_changes(args.data, Preprocessor(base.with_updates(decode="draft"))),
             "runs": {n: [{k: v for k, v in r.items() if k != "labels"} for r in rows] for n, rows in runs.items()}}
 
@@ -154,6 +177,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/flowers5"))
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--agreement-photos", type=int, default=600, help="12-MP copies for the agreement check")
     parser.add_argument("--work", type=Path, default=Path("/tmp/phone_photos"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/phone_photos/result.json"))
     args = parser.parse_args()
@@ -163,6 +187,8 @@ def main() -> int:
     print(f"phone photos: full {rate['full']['median']:.2f} img/s, draft {rate['draft']['median']:.2f} img/s "
           f"({result['speedup_median']}x, rounds {result['speedup_per_round']}); draft vs full: top-1 "
           f"{result['top1_agreement_draft_vs_full']:.1%}, answers {result['answer_agreement_draft_vs_full']:.1%}; "
+          f"on {result['agreement_large']['images']} photos top-1 {result['agreement_large']['top1_agreement']:.1%} "
+          f"(95% CI {result['agreement_large']['top1_ci95'][0]:.1%}-{result['agreement_large']['top1_ci95'][1]:.1%}); "
           f"flowers5 photos drafted {f5['drafted']}/{f5['photos']}, pixels changed {f5['pixels_changed']} -> {args.out}")
     return 0
 

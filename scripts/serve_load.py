@@ -188,15 +188,28 @@ def load_levels(artifact: Path, bodies: list[bytes], levels: list[int], seconds:
             rows.append(run_level(port, bodies, c, seconds, max_requests))
             rows[-1]["server_cpu_ms_per_ok"] = round(1000 * (process_cpu_s(proc.pid) - cpu_start) / max(rows[-1]["ok"], 1), 2)
         health = get_json(port, "/healthz")
-        rss_run = run_level(port, bodies, 8, 300.0, rss_requests)
-        rss_after = rss_mb(proc.pid)
         after = run_level(port, bodies, 1, 1.0, 20)
+        rss = rss_run(proc.pid, port, bodies, rss_requests)
     finally:
         stop_server(proc)
+    rss["before_levels_mb"] = round(rss_before, 1)
     return {"levels": rows, "healthy_after_levels": health, "good_request_after": after["ok"] > 0 and after["errors"] == 0,
-            "rss": {"requests": rss_run["requests"], "ok": rss_run["ok"], "errors": rss_run["errors"],
-                    "throughput_per_s": rss_run["throughput_per_s"], "before_mb": round(rss_before, 1),
-                    "after_mb": round(rss_after, 1), "growth_percent": round(100 * (rss_after / rss_before - 1), 2)}}
+            "rss": rss}
+
+
+def rss_run(pid: int, port: int, bodies: list[bytes], requests: int, chunk: int = 1000) -> dict:
+    """`requests` posts by 8 clients in chunks, RSS after each; growth from the start (after the levels,
+    every batch size and the 64-client burst already seen) to the end."""
+    start_mb, samples, done, ok, errors, seconds = rss_mb(pid), [], 0, 0, 0, 0.0
+    while done < requests:
+        row = run_level(port, bodies, 8, 120.0, min(chunk, requests - done))
+        done, ok, errors, seconds = done + row["requests"], ok + row["ok"], errors + row["errors"], seconds + row["seconds"]
+        samples.append((done, round(rss_mb(pid), 1)))
+    end_mb = samples[-1][1]
+    return {"requests": done, "ok": ok, "errors": errors, "throughput_per_s": round(ok / seconds, 1),
+            "before_mb": round(start_mb, 1), "after_mb": end_mb, "rss_mb_by_request": samples,
+            "growth_percent": round(100 * (end_mb / start_mb - 1), 2),
+            "growth_after_first_1000_percent": round(100 * (end_mb / samples[0][1] - 1), 2)}
 
 
 def make_video(paths: list[Path], out: Path, frames: int) -> Path:
@@ -252,10 +265,13 @@ def served_fps(artifact: Path, video: Path, workdir: Path, viewers: int = 2) -> 
     try:
         for r in readers:
             r.start()
-        samples, deadline = [], time.monotonic() + 300
+        samples, deadline, first = [], time.monotonic() + 300, None
         while time.monotonic() < deadline:
             health = get_json(port, "/healthz")
+            if first is None and health["frames"] > 0:
+                first = (health["frames"], process_cpu_s(proc.pid))
             if health["source"] == "done":
+                cpu_ms = 1000 * (process_cpu_s(proc.pid) - first[1]) / max(health["frames"] - first[0], 1)
                 break
             if health["source"] == "running" and health["viewers"] == viewers:
                 samples.append(health["fps"])
@@ -267,7 +283,7 @@ def served_fps(artifact: Path, video: Path, workdir: Path, viewers: int = 2) -> 
         stop_server(proc)
     mjpeg = [r.count for r in readers if r.path == "/stream.mjpg"]
     sse = [r.count for r in readers if r.path == "/v1/events"]
-    return {"fps": health["fps"], "frames": health["frames"],
+    return {"fps": health["fps"], "frames": health["frames"], "cpu_ms_per_frame": round(cpu_ms, 2),
             "live_fps_median_with_viewers": float(np.median(samples)) if samples else None,
             "mjpeg_frames_per_viewer": mjpeg, "mjpeg_fps_per_viewer": [round(m / seconds, 1) for m in mjpeg],
             "sse_events_per_viewer": sse}
@@ -279,12 +295,15 @@ def viewer_check(artifact: Path, paths: list[Path], workdir: Path, frames: int, 
     for _ in range(repeats):  # alternated, so a busy neighbour hurts each side alike
         plain.append(plain_fps(artifact, video, workdir))
         served.append(served_fps(artifact, video, workdir))
-        unwatched.append(served_fps(artifact, video, workdir, viewers=0)["fps"])
+        unwatched.append(served_fps(artifact, video, workdir, viewers=0))
     ratio = float(np.median([s["fps"] for s in served]) / np.median(plain))
-    return {"video_frames": frames, "size": "640x480", "no_serve_fps": plain, "serve_no_viewers_fps": unwatched,
+    cpu_ratio = np.median([u["cpu_ms_per_frame"] for u in unwatched]) / np.median([s["cpu_ms_per_frame"] for s in served])
+    return {"video_frames": frames, "size": "640x480", "no_serve_fps": plain,
+            "serve_no_viewers_fps": [u["fps"] for u in unwatched], "serve_no_viewers": unwatched,
             "serve_two_viewers": served, "ratio_median": round(ratio, 3),
-            "ratio_vs_serve_no_viewers": round(float(np.median([s["fps"] for s in served]) / np.median(unwatched)), 3),
-            "target": ">= 0.90"}
+            "ratio_vs_serve_no_viewers": round(float(np.median([s["fps"] for s in served])
+                                                     / np.median([u["fps"] for u in unwatched])), 3),
+            "cpu_per_frame_ratio_no_viewers_vs_two": round(float(cpu_ratio), 3), "target": ">= 0.90"}
 
 
 def cpu_model() -> str:
@@ -327,14 +346,17 @@ def markdown(result: dict) -> str:
                      f"{r['throughput_per_s']} | {r.get('p50_ms', '-')} | {r.get('p99_ms', '-')} | {r.get('max_ms', '-')} | "
                      f"{r.get('503_max_ms', '-')} | {r['server_cpu_ms_per_ok']} |")
     rss = result["server"]["rss"]
-    lines += ["", f"RSS over {rss['requests']} requests (8 clients, {rss['throughput_per_s']} req/s, {rss['errors']} errors): "
-              f"{rss['before_mb']} -> {rss['after_mb']} MB ({rss['growth_percent']:+.1f}%)"]
+    lines += ["", f"RSS over {rss['requests']} requests (8 clients, {rss['throughput_per_s']} req/s, {rss['errors']} errors), "
+              f"after the levels above: {rss['before_mb']} -> {rss['after_mb']} MB ({rss['growth_percent']:+.1f}%; "
+              f"{rss['growth_after_first_1000_percent']:+.1f}% after the first 1000; {rss['before_levels_mb']} MB "
+              f"before the levels); by request: {rss['rss_mb_by_request']}"]
     if "viewers" in result:
         v = result["viewers"]
         lines += ["", f"Camera loop ({v['video_frames']} frames {v['size']} video): no --serve {v['no_serve_fps']} fps; "
                   f"--serve, no viewer {v['serve_no_viewers_fps']} fps; "
                   f"--serve with 2 viewers {[s['fps'] for s in v['serve_two_viewers']]} fps; ratio {v['ratio_median']} "
-                  f"(vs --serve without viewers {v['ratio_vs_serve_no_viewers']}) "
+                  f"(vs --serve without viewers {v['ratio_vs_serve_no_viewers']}; server CPU per frame without / with "
+                  f"the viewers {v['cpu_per_frame_ratio_no_viewers_vs_two']}) "
                   f"(MJPEG per viewer {[s['mjpeg_fps_per_viewer'] for s in v['serve_two_viewers']]} fps)"]
     lines += ["", "Checks: " + ", ".join(f"{k} = {v}" for k, v in result["checks"].items()), ""]
     return "\n".join(lines)
@@ -351,7 +373,7 @@ def main() -> int:
     parser.add_argument("--max-requests", type=int, default=4000, help="count bound of each level")
     parser.add_argument("--rss-requests", type=int, default=10_000)
     parser.add_argument("--video-frames", type=int, default=1200)
-    parser.add_argument("--repeats", type=int, default=2, help="alternated runs of the viewer check")
+    parser.add_argument("--repeats", type=int, default=3, help="alternated runs of the viewer check")
     parser.add_argument("--no-viewers", action="store_true", help="skip the camera-loop check")
     args = parser.parse_args()
     artifact = args.model / args.artifact if args.model.is_dir() else args.model

@@ -109,9 +109,11 @@ def test_8_auto_says_only_what_it_measured():
 
 
 def test_10_keep_outside_the_measured_table_is_refused():
+    from edge.manifest import UnknownSpec
     from edge.runtime.classifier import threshold_for
 
-    unknown = {"threshold": 0.36, "thresholds": {"0.9": 0.41, "0.95": 0.36, "0.99": 0.29}}
+    unknown = UnknownSpec(score="cosine_to_class_mean", keep=0.95, threshold=0.36,
+                          thresholds={"0.9": 0.41, "0.95": 0.36, "0.99": 0.29})
     assert threshold_for(unknown, 0.97) == pytest.approx(0.36 + (0.29 - 0.36) * 0.5)
     for keep in (0.5, 0.999, 1.5):
         with pytest.raises(EdgeError, match="0.9 to 0.99"):

@@ -15,6 +15,7 @@ from edge.bench import machine, measure
 from edge.bench.report import markdown, plot
 from edge.errors import EdgeError
 from edge.export.parity import runner, size_mb
+from edge.export_dir import ExportDir
 from edge.formats import FORMATS, flag_slow_int8
 from edge.train import api
 
@@ -25,7 +26,7 @@ def _is_stale(run_dir: Path, export_dir: Path) -> bool:
     """An export made from another checkpoint than the run's current one."""
     from edge.manifest import read_manifest
 
-    manifest = export_dir / "manifest.json"
+    manifest = ExportDir(export_dir).manifest_path
     if not manifest.is_file():
         return True
     return read_manifest(manifest).source_sha256 != api.file_sha256(run_dir / api.CHECKPOINT_NAME)

@@ -1,7 +1,8 @@
 """ncnn: pnnx converts a TorchScript trace of the model into model.ncnn.param + .bin (FP32 weights).
 
-pnnx writes its own intermediates (pnnx.param/.bin/.py/.onnx, an ncnn .py) beside its input;
-they go into a scratch folder that is removed. The weights stay FP32 (`fp16=False`): whether
+pnnx is a command-line tool (the wheel ships the binary); its Python `convert` also imports the
+model code it generates, so the binary is called directly. Its intermediates (pnnx.param/.bin/.py/
+.onnx, an ncnn .py) go into a scratch folder that is removed. The weights stay FP32 (`fp16=False`): whether
 ncnn then computes in FP16 is a runtime option (NcnnBackend), on by default where the CPU has
 FP16 arithmetic (ARMv8.2, e.g. a Pi 5), off on a Pi 4 and on x86.
 """
@@ -9,12 +10,12 @@ FP16 arithmetic (ARMv8.2, e.g. a Pi 5), off on a Pi 4 and on x86.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import warnings
 from pathlib import Path
 
 import torch
 
-from edge.chatter import third_party_output
 from edge.errors import EdgeError
 from edge.export.job import ExportJob
 
@@ -37,10 +38,13 @@ def export(job: ExportJob) -> Path:
         warnings.simplefilter("ignore")
         torch.jit.trace(job.model.eval(), example).save(str(scratch / "model.pt"))
     target = job.artifact("ncnn")
-    names = {key: str(scratch / f"model.{key}") for key in INTERMEDIATES}
-    with third_party_output():
-        pnnx.convert(str(scratch / "model.pt"), [example], ncnnparam=str(target),
-                     ncnnbin=str(target.with_suffix(".bin")), fp16=False, **names)
+    shape = ",".join(str(d) for d in example.shape)
+    command = [pnnx.EXEC_PATH, str(scratch / "model.pt"), f"inputshape=[{shape}]f32", "fp16=0", "device=cpu",
+               f"ncnnparam={target}", f"ncnnbin={target.with_suffix('.bin')}",
+               *(f"{key}={scratch / ('model.' + key)}" for key in INTERMEDIATES)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise EdgeError(f"ncnn: pnnx failed ({(done.stderr or done.stdout).strip().splitlines()[-1:]})")
     shutil.rmtree(scratch, ignore_errors=True)
     if not (target.is_file() and target.with_suffix(".bin").is_file()):
         raise EdgeError(f"ncnn: pnnx wrote no {target.name}; rerun with --verbose to see its output")

@@ -18,6 +18,7 @@ from edge.export.exporters import EXPORTERS
 from edge.export.fixpad import fix_same_padding
 from edge.export.job import ExportJob
 from edge.export.torch_backend import TorchBackend
+from edge.export_dir import ExportDir
 from edge.formats import ArtifactFormat, check_options, flag_slow_int8, resolve_formats
 from edge.manifest import Manifest, write_manifest
 from edge.ownership import claim_export_dir
@@ -78,7 +79,7 @@ def _parity(backend, job: ExportJob) -> dict:
         return parity.compare(parity.batched(backend.run, job.val_x), job.reference_logits, job.val_y)
     logits, scores = parity.logits_and_scores(backend.run_all, job.val_x, job.unknown_x)
     return {**parity.compare(logits, job.reference_logits, job.val_y),
-            **parity.compare_unknown(scores, job.reference_unknown, job.manifest.unknown["threshold"])}
+            **parity.compare_unknown(scores, job.reference_unknown, job.manifest.unknown.threshold)}
 
 
 def _references(model, manifest: Manifest, val_x: np.ndarray) -> dict:
@@ -131,7 +132,8 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
                                    "head on them, so read accuracy here as parity, and the estimate in the manifest",
                   "threads": threads, "seconds": round(time.perf_counter() - started, 1),
                   "peak_rss_mb": peak_rss_mb(), "formats": rows}
-        write_manifest(src.manifest, work / "manifest.json")
-        write_text(work / "labels.txt", "\n".join(src.manifest.labels) + "\n")
-        write_json(work / "export_report.json", report)
+        folder = ExportDir(work)
+        write_manifest(src.manifest, folder.manifest_path)
+        write_text(folder.labels_path, "\n".join(src.manifest.labels) + "\n")
+        write_json(folder.report_path, report)
     return report

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import threading
 from pathlib import Path
@@ -11,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import EdgeError, did_you_mean, short_reason
-from edge.export_dir import ExportDir
+from edge.export_dir import MANIFEST_FILE, ExportDir
 from edge.formats import ArtifactFormat
-from edge.manifest import MANIFEST_KEY
+from edge.manifest import MANIFEST_KEY, Manifest
 
 
 class Backend:
@@ -134,7 +133,7 @@ class OpenVINOBackend(Backend):
         """FP32 artifacts run at f32: on CPUs with AMX, OpenVINO would otherwise silently compute
         in bf16 and shift logits by up to ~0.25. INT8 artifacts keep OpenVINO's own choice."""
         text = self.embedded_manifest()
-        return "f32" if text is None or json.loads(text).get("precision") == "fp32" else None
+        return "f32" if text is None or Manifest.from_json(text, str(self.path)).precision == "fp32" else None
 
     def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         # Never share_inputs=True: a shared array stays bound to the compiled model, and another
@@ -296,7 +295,7 @@ def available_cores() -> int:
 def sidecar_manifest(path: Path) -> str | None:
     """manifest.json beside the artifact, or one folder up (openvino/model.xml)."""
     for folder in (path.parent, path.parent.parent):
-        candidate = folder / "manifest.json"
+        candidate = folder / MANIFEST_FILE
         if candidate.is_file():
             try:
                 return candidate.read_text(encoding="utf-8")
@@ -313,7 +312,7 @@ def load_manifest_text(backend: Backend) -> tuple[str, str]:
         return text, f"{backend.path} (embedded)"
     text = sidecar_manifest(backend.path)
     if text:
-        return text, str(backend.path.parent / "manifest.json")
+        return text, str(backend.path.parent / MANIFEST_FILE)
     raise EdgeError(f"{backend.path}: no manifest inside the model or beside it; re-export with `edge export`, "
                     "or pass the preprocessing explicitly with --manifest FILE")
 

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from edge.errors import EdgeError
-from edge.manifest import Manifest, read_manifest
+from edge.manifest import Manifest, UnknownSpec, read_manifest
 from edge.runtime.backends import create_backend, load_manifest_text
 from edge.runtime.images import check_size, load_rgb, to_rgb
 from edge.runtime.preprocess import Preprocessor
@@ -22,7 +22,7 @@ class Prediction:
     frame: int | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
     unknown: bool = False  # none of the classes: the unknown score fell below the manifest's threshold
-    score: float | None = None  # the unknown score (its kind: manifest.unknown['score']); None: not available
+    score: float | None = None  # the unknown score (its kind: manifest.unknown.score); None: not available
 
     @property
     def label(self) -> str:
@@ -40,11 +40,11 @@ class Prediction:
 Answer = tuple[list[tuple[str, float]], bool, "float | None"]  # (top-k, unknown, score)
 
 
-def threshold_for(unknown: dict, keep: float | None) -> float:
+def threshold_for(unknown: UnknownSpec, keep: float | None) -> float:
     """The manifest's threshold, or one for another in-class keep rate (interpolated in its table)."""
     if keep is None:
-        return float(unknown["threshold"])
-    table = sorted((float(k), float(v)) for k, v in unknown["thresholds"].items())
+        return float(unknown.threshold)
+    table = sorted((float(k), float(v)) for k, v in unknown.thresholds.items())
     low, high = table[0][0], table[-1][0]
     if not low <= keep <= high:  # outside the measured table an interpolation would be a guess
         raise EdgeError(f"--keep {keep}: this model's thresholds were measured for keep rates {low:g} to {high:g} "

@@ -5,6 +5,6 @@ optional extra `edge-classifier[serve]` and are imported only when a server star
 """
 
 from edge.serve.options import ServeOptions, make_options
-from edge.serve.run import check_live, serve, watch
+from edge.serve.run import Service, check_live, serve, watch
 
-__all__ = ["ServeOptions", "check_live", "make_options", "serve", "watch"]
+__all__ = ["ServeOptions", "Service", "check_live", "make_options", "serve", "watch"]

@@ -119,7 +119,7 @@ def describe(parts: Parts) -> dict:
                           "layout": m.layout, "temperature": m.temperature},
         "artifact": clf.path.name, "arch": m.arch, "backend": clf.backend.name, "precision": m.precision,
         "threads": clf.backend.threads, "unknown_threshold": clf.threshold,
-        "unknown_score": (m.unknown or {}).get("score") if clf.threshold is not None else None,
+        "unknown_score": m.unknown.score if clf.threshold is not None else None,
         "versions": versions(clf.backend.name), "live": parts.hub.has_source,
         "limits": {"max_body_mb": o.max_body_mb, "queue": o.queue, "batch": o.batch, "top_k": o.top_k,
                    "request_timeout_s": o.request_timeout_s, "stream_fps": 1.0 / parts.hub.stream_period},

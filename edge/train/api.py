@@ -67,8 +67,8 @@ def load_zoo(name: str, weights: Path | None = None) -> tuple[nn.Module, Manifes
     """A zoo model with its 1000-class ImageNet head, in eval mode, and its manifest."""
     from edge.train.classify import imagenet_labels
     from edge.train.models import build_imagenet_model
-    from edge.train.zoo import get_entry, manifest_for
+    from edge.train.zoo import imagenet_entry, manifest_for
 
-    entry = get_entry(name)
+    entry = imagenet_entry(name)
     model = build_imagenet_model(entry, pretrained=True, weights=weights).eval()
     return model, manifest_for(entry, entry.preprocessing, imagenet_labels(), "")

@@ -10,7 +10,7 @@ import torch
 from edge.runtime.images import load_rgb
 from edge.train.models import build_imagenet_model
 from edge.train.transforms import val_transform
-from edge.train.zoo import get_entry
+from edge.train.zoo import imagenet_entry
 
 
 def imagenet_labels() -> list[str]:
@@ -20,7 +20,7 @@ def imagenet_labels() -> list[str]:
 
 @torch.no_grad()
 def classify_imagenet(image: Path, model_name: str, weights: Path | None, top_k: int = 5) -> list[tuple[str, float]]:
-    entry = get_entry(model_name)
+    entry = imagenet_entry(model_name)
     model = build_imagenet_model(entry, pretrained=True, weights=weights).eval()
     x = val_transform(entry.preprocessing)(load_rgb(image)).unsqueeze(0)
     probs = model(x).softmax(1)[0]

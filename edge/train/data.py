@@ -101,7 +101,7 @@ def scan_class_folder(root: Path, skipped: list[str]) -> dict[str, list[Path]]:
         for path in walk_files(class_dir):
             try:
                 # Every byte decoded (truncated JPEGs pass a header check), a JPEG at its 1/8 DCT scale:
-                # libjpeg still reads all the coefficients, so truncation is still caught, at ~1/6 the time.
+                # libjpeg still reads all the coefficients, so truncation is still caught, in ~1/7 the time.
                 load_rgb(path, min_side=1)
                 usable.append(path)
             except EdgeError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -40,8 +41,10 @@ def make_loader(ds: Dataset, dev: TrainDevice, batch_size: int, train: bool, see
 
 
 def progress(enabled: bool) -> Progress:
+    """A transient bar on a terminal; none in a log or a pipe, where a finished bar leaves a blank line."""
+    on_terminal = sys.stdout.isatty()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    transient=True, disable=not enabled)
+                    transient=True, disable=not (enabled and on_terminal))
 
 
 def to_device(images: torch.Tensor, labels: torch.Tensor, dev: TrainDevice,

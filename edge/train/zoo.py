@@ -90,6 +90,14 @@ def get_entry(name: str) -> ModelEntry:
     return MODELS[name]
 
 
+def imagenet_entry(name: str) -> ModelEntry:
+    """get_entry for uses of the 1000-class ImageNet head, which backbones joined by '+' do not have."""
+    entry = get_entry(name)
+    if entry.family == "multi":
+        raise EdgeError(f"{name}: backbones joined by '+' have no ImageNet head; name one zoo model")
+    return entry
+
+
 def combined_entry(name: str) -> ModelEntry:
     """`a+b`: zoo backbones side by side (edge.train.multi_backbone), pooled features concatenated into
     one head. One input, at the largest of their sizes; each branch resizes to its own inside the graph."""

@@ -29,11 +29,22 @@ runner = CliRunner()
     (["--serve", "8080", "--max-body-mb", "0"], "--max-body-mb 0"),
     (["--serve", "8080", "--on-change", "file:///etc/passwd"], "http:// or https://"),
     (["--on-change", "http://127.0.0.1:9/hook"], "usage: edge-infer ARTIFACT SOURCE"),
+    (["--serve", "0.0.0.0:99999", "--no-auth"], "give [HOST:]PORT"),  # --no-auth parses as a flag
 ])
 def test_refusals_are_one_line(clf, args, message):
     result = runner.invoke(app, [str(clf.path), *args])
     assert result.exit_code == 1, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_options_for_a_network_address():
+    from edge.serve.options import make_options
+
+    opened = make_options(serve="0.0.0.0:8080", no_auth=True)
+    assert (opened.host, opened.port, opened.token) == ("0.0.0.0", 8080, None)
+    guarded = make_options(serve="[::]:9000", token="0123456789abcdef")
+    assert guarded.host == "::" and guarded.token == "0123456789abcdef"
+    assert make_options(serve="8080").host == "127.0.0.1" and make_options(serve="localhost:1").token is None
 
 
 def test_a_folder_is_not_a_live_source(clf, tmp_path):

@@ -131,8 +131,6 @@ def test_recipe_run_checkpoint_rebuilds_the_fitted_model(recipe_run):
 
 def test_multi_backbone_run_exports_as_one_graph_in_every_format(tmp_path, tiny_data, monkeypatch):
     """--model a+b alone (features cached): one ONNX graph with the resize inside, FP32 and INT8 checked."""
-    import os
-
     import onnx
 
     from edge.export.pipeline import export
