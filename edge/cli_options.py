@@ -39,21 +39,43 @@ def _parameter(name: str, annotation: Any, default: Any, meta: tuple) -> inspect
                              annotation=Annotated[annotation, info])
 
 
-def command(options: type[T], body: Callable[[T], None],
-            extra: tuple[inspect.Parameter, ...] = ()) -> Callable[..., None]:
+def config_parameters(config: type) -> tuple[inspect.Parameter, ...]:
+    """One `--flag` per field of a config dataclass that has `metadata["help"]`: default None (not given:
+    the config file's value or the dataclass default stands), the help saying that default."""
+    hints = typing.get_type_hints(config)
+    params = []
+    for f in fields(config):
+        if "help" not in f.metadata:
+            continue
+        flags = (f.metadata["flag"],) if f.metadata.get("flag") else ()
+        info = typer.Option(*flags, help=f"{f.metadata['help']} (default: {f.default})", show_default=False)
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[typing.Optional[hints[f.name]], info]))
+    return tuple(params)
+
+
+def command(options: type[T], body: Callable[[T], None], extra: tuple[inspect.Parameter, ...] = (),
+            rest: str | None = None) -> Callable[..., None]:
     """A typer command whose parameters are `options`' fields (plus `extra`, e.g. eager --version),
-    calling `body(options(**values))`. The help text is `body`'s docstring."""
+    calling `body(options(**values))`. With `rest`, the values of `extra` parameters that were given
+    go into that field as a dict (config overrides). The help text is `body`'s docstring."""
     hints = typing.get_type_hints(options)
-    params = [_parameter(f.name, hints[f.name], None if f.default is MISSING else f.default, f.metadata["typer"])
+    params = [_parameter(f.name, hints[f.name], inspect.Parameter.empty if f.default is MISSING else f.default,
+                         f.metadata["typer"])
               for f in fields(options) if "typer" in f.metadata]
     names = {p.name for p in params}
+    extra_names = {p.name for p in extra}
 
     @functools.wraps(body)
     def run(**values: Any) -> None:
-        body(options(**{k: v for k, v in values.items() if k in names}))
+        given = {k: v for k, v in values.items() if k in names}
+        if rest is not None:
+            given[rest] = {k: v for k, v in values.items() if k in extra_names and v is not None}
+        body(options(**given))
 
     signature = inspect.Signature([*params, *extra])
     run.__signature__ = signature  # typer reads the parameters from here ...
     run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}  # ... and the types here
     del run.__wrapped__  # inspect.signature would otherwise follow it back to body's own signature
+    run.body = body  # what the command does, for tests that keep commands short
     return run

@@ -180,3 +180,16 @@ def test_13_summary_counts_unknown_answers_and_says_thread():
     summary.count(Prediction("b", [("x", 0.9)]))
     assert "2 classified, 1 of them unknown" in summary.line() and summary.to_dict()["unknown"] == 1
     assert plural(1, "thread") == "1 thread" and plural(2, "thread") == "2 threads"
+
+
+def test_every_command_is_a_few_lines():
+    """Commands parse options into a dataclass and call one library function (issue 20: at most 30 lines)."""
+    import inspect
+
+    for path, command in _leaf_commands(typer.main.get_command(app)):
+        callback = command.callback
+        while hasattr(callback, "__wrapped__"):
+            callback = callback.__wrapped__
+        body = getattr(callback, "body", callback)
+        lines = len(inspect.getsourcelines(body)[0])
+        assert lines <= 30, f"edge {' '.join(path)}: {body.__qualname__} has {lines} lines"

@@ -46,8 +46,8 @@ if torch_available():
     from edge.train.cli import classify, train
 
     # No help= here: each command's docstring (with its examples) is its help.
-    for _command in (train, export, classify, bench):
-        app.command(_command.__name__)(_command)
+    for _name, _command in {"train": train, "export": export, "classify": classify, "bench": bench}.items():
+        app.command(_name)(_command)
 else:
     extra = {"allow_extra_args": True, "ignore_unknown_options": True}
     for _name in TORCH_COMMANDS:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Optional
-
-import typer
 from rich.table import Table
 
+from edge.cli_options import command
 from edge.cli_support import clean_errors, make_console
+from edge.export.options import ExportOptions
 
 console = make_console()
 
@@ -31,25 +29,7 @@ def _table(report: dict) -> Table:
     return table
 
 
-@clean_errors
-def export(
-    *,
-    source: Annotated[str, typer.Argument(help="Run folder or checkpoint.pt; or zoo:NAME for an ImageNet model.")],
-    out: Annotated[Path, typer.Option("--out", help="Export folder to write (replaced atomically).")],
-    int8: Annotated[bool, typer.Option("--int8", help="Add the INT8 ONNX and OpenVINO artifacts.")] = False,
-    format: Annotated[Optional[list[str]], typer.Option("--format", help="torchscript, onnx, onnx-int8, openvino, "
-                                                        "openvino-int8 (repeatable; default all FP32).")] = None,
-    max_drop: Annotated[Optional[float], typer.Option(
-        help="INT8 accuracy budget vs PyTorch, in points, for ONNX and OpenVINO INT8 (default 1.0).")] = None,
-    calibration_size: Annotated[int, typer.Option(help="Calibration images (class-balanced from training).")] = 300,
-    data: Annotated[Optional[Path], typer.Option(help="Dataset folder if it moved since training (or photos for zoo:).")] = None,
-    threads: Annotated[int, typer.Option(help="CPU threads for checks and latency.")] = 2,
-    weights: Annotated[Optional[Path], typer.Option(help="zoo: only, local ImageNet state dict.")] = None,
-    fp16_weights: Annotated[bool, typer.Option("--fp16-weights", help="OpenVINO FP32 IR with FP16-stored weights.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an earlier export in --out (never other files).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Also show the libraries' own output (NNCF, ONNX "
-                                          "Runtime, torch).")] = False,
-) -> None:
+def run_export_command(opts: ExportOptions) -> None:
     """Export a run to deployable artifacts, each checked against the PyTorch model.
 
     Examples:
@@ -61,9 +41,11 @@ def export(
     from edge.chatter import set_verbose
     from edge.export.pipeline import export as run_export
 
-    set_verbose(verbose)
-    report = run_export(source=source, out=out, formats=format, int8=int8, data=data, max_drop=max_drop,
-                        calibration_size=calibration_size, threads=threads, weights=weights, log=console.print,
-                        fp16_weights=fp16_weights, force=force)
+    set_verbose(opts.verbose)
+    report = run_export(**opts.pipeline_arguments(), log=console.print)
     console.print(_table(report))
-    console.print(f"[bold green]done[/]: {out} in {report['seconds']:.0f} s, peak memory {report['peak_rss_mb']:.0f} MB")
+    console.print(f"[bold green]done[/]: {opts.out} in {report['seconds']:.0f} s, peak memory "
+                  f"{report['peak_rss_mb']:.0f} MB")
+
+
+export = clean_errors(command(ExportOptions, run_export_command))

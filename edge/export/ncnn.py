@@ -47,5 +47,5 @@ def export(job: ExportJob) -> Path:
         raise EdgeError(f"ncnn: pnnx failed ({(done.stderr or done.stdout).strip().splitlines()[-1:]})")
     shutil.rmtree(scratch, ignore_errors=True)
     if not (target.is_file() and target.with_suffix(".bin").is_file()):
-        raise EdgeError(f"ncnn: pnnx wrote no {target.name}; rerun with --verbose to see its output")
+        raise EdgeError(f"ncnn: pnnx wrote no {target.name} ({done.stdout.strip().splitlines()[-1:]})")
     return target

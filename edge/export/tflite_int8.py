@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 
-from edge.errors import EdgeError
 from edge.export import score_path, selection
 from edge.export.job import ExportJob
 from edge.export.tflite_fp32 import convert
@@ -90,14 +89,9 @@ def _quantize(job: ExportJob, s: Setting, out: Path) -> Path:
 def export(job: ExportJob) -> Path:
     workdir = job.path(".litert/x").parent
     candidates = [selection.Candidate(s.name, partial(_quantize, job, s)) for s in SETTINGS]
-    try:
-        best, within, tried = selection.search(candidates, "litert", job, workdir, ".tflite")
-    except RuntimeError as exc:
-        raise EdgeError(f"tflite-int8: {exc}") from None
+    best = selection.winner(job, "tflite-int8", candidates, "litert", workdir, ".tflite")
     path = job.artifact("tflite-int8")
-    shutil.copyfile(best["path"], path)
+    shutil.copyfile(best, path)
     shutil.rmtree(workdir)
     embed_manifest(path, job.manifest.with_updates(precision="int8"))
-    job.notes["tflite-int8"] = {"settings": best["settings"], "within_budget": within, "budget_points": job.budget,
-                                "candidates": selection.public(tried)}
     return path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,49 +18,63 @@ STRATEGIES = ("auto", "feature-extract", "finetune")
 UNKNOWN_SCORES = ("cosine", "cosine+softmax")  # edge.train.openset.SCORES holds what each computes
 
 
+def _flag(default: Any, help: str, flag: str | None = None) -> Any:
+    """A config field that is also an `edge train` flag (its help text; `flag`: e.g. "--pretrained/--no-pretrained")."""
+    return field(default=default, metadata={"help": help, "flag": flag})
+
+
+# Every setting is one field here: its default, its config-file key and its `edge train --flag` (the help
+# text is in the field). Fields without help (data, more_data, out) are the command's arguments.
 @dataclass(frozen=True)
 class TrainConfig:
     data: str = ""
     more_data: tuple[str, ...] = ()  # further data folders merged by class name (edge train DATA MORE...)
     out: str = "runs/latest"
-    model: str = "efficientnet_lite0"
-    strategy: str = "auto"  # auto | feature-extract | finetune
-    epochs: int | None = None  # None: the strategy's default (finetune 15, uncached head 10)
-    # Augmented views per photo, on top of the centre and mirrored views, when caching features; CV tries
-    # 0 and this many. 0 by default: on flowers5 they cost 2/3 of the run and changed no estimate.
-    feature_views: int = 0
-    cv_folds: int = 5  # cross-validation folds for the head setting and for the accuracy estimate
-    unknown_keep: float = 0.95  # share of in-class photos the "unknown" threshold keeps (held-out scores)
-    unknown_score: str = "cosine"  # cosine | cosine+softmax (better on unknown look-alikes, worse far away)
-    cache_features: bool = True  # feature-extract: cross-validated linear head on cached features
-    batch_size: int = 32
-    lr_backbone: float = 1e-5  # AdamW base LRs (OneCycle starts from max_lr / div_factor)
-    lr_head: float = 1e-3
-    max_lr_backbone: float = 1e-4  # OneCycle peaks
-    max_lr_head: float = 1e-2
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.1
-    dropout: float = 0.2
-    min_scale: float = 0.6  # RandomResizedCrop scale lower bound
-    jitter: float = 0.3  # ColorJitter brightness/contrast/saturation
-    val_fraction: float = 0.2
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # CUDA only: bf16 where supported, else fp16 with a grad scaler
-    channels_last: bool = True  # NHWC memory format: faster convs on CUDA and on this x86 CPU (1.8x fwd+bwd)
-    freeze_bn: bool = True  # fine-tune with BatchNorm statistics frozen (eval mode); affine params still train
-    num_workers: int = -1  # -1: sized to the machine
-    pretrained: bool = True
-    weights: str | None = None  # local ImageNet state dict instead of the download
-    image_size: int | None = None  # override the zoo input size (crop), keeping the resize ratio
-    # Recipe choice (edge.train.recipes): the most a recipe may cost in Lite0 FLOPs. 1: --model alone, as
-    # before; above 1, every recipe of `recipes` within it is compared to --model on the same folds.
-    max_cost: float = 1.0
-    target_device: str = ""  # a device profile (edge devices list) whose max_cost is the budget
-    recipes: str = ("efficientnet_lite0,efficientnet_lite1,efficientnet_lite2,efficientnet_lite0+efficientnet_lite1,"
-                    "efficientnet_lite0+efficientnet_lite2,efficientnet_lite1+efficientnet_lite2,"
-                    "efficientnet_lite0+efficientnet_lite1+efficientnet_lite2")  # candidates, comma-separated
-    feature_cache: bool = True  # keep per-backbone features under ~/.cache/edge/features (recipe comparison)
+    model: str = _flag("efficientnet_lite0", "Zoo model name (efficientnet_lite0/1/2, mobilenet_v3_*, ...); "
+                       "backbones joined by + make one model (efficientnet_lite0+efficientnet_lite1).")
+    strategy: str = _flag("auto", "auto | feature-extract | finetune.")
+    epochs: int | None = _flag(None, "SGD epochs (None: finetune 15, uncached head 10).")
+    # 0 by default: on flowers5 augmented views cost 2/3 of the run and changed no estimate.
+    feature_views: int = _flag(0, "Augmented views per photo for the cached-feature head (CV tries 0 and N).")
+    cv_folds: int = _flag(5, "Cross-validation folds for the head setting and for the accuracy estimate.")
+    unknown_keep: float = _flag(0.95, "Share of held-out in-class photos the 'unknown' threshold keeps.")
+    unknown_score: str = _flag("cosine", "cosine | cosine+softmax ('unknown' score: +softmax catches look-alikes "
+                               "of the classes better, far-away images worse).")
+    cache_features: bool = _flag(True, "Feature-extract: cross-validated linear head on cached features (off: run "
+                                 "the frozen backbone every epoch).", "--cache-features/--no-cache-features")
+    batch_size: int = _flag(32, "Batch size.")
+    lr_backbone: float = _flag(1e-5, "AdamW base LR of the backbone (OneCycle starts from max_lr / div_factor).")
+    lr_head: float = _flag(1e-3, "AdamW base LR of the head.")
+    max_lr_backbone: float = _flag(1e-4, "OneCycle peak LR of the backbone.")
+    max_lr_head: float = _flag(1e-2, "OneCycle peak LR of the head.")
+    weight_decay: float = _flag(1e-4, "AdamW weight decay.")
+    label_smoothing: float = _flag(0.1, "Cross-entropy label smoothing.")
+    dropout: float = _flag(0.2, "Dropout before the new Linear head.")
+    min_scale: float = _flag(0.6, "RandomResizedCrop scale lower bound.")
+    jitter: float = _flag(0.3, "ColorJitter brightness/contrast/saturation.")
+    val_fraction: float = _flag(0.2, "Held-out fraction per class (finetune).")
+    seed: int = _flag(0, "Seed for split, folds, init and augmentation.")
+    device: str = _flag("auto", "auto | cpu | cuda.")
+    amp: bool = _flag(True, "CUDA only: bf16 where supported, else fp16 with a grad scaler.", "--amp/--no-amp")
+    channels_last: bool = _flag(True, "NHWC memory format (faster convs on CUDA and on x86: 1.8x fwd+bwd measured).",
+                                "--channels-last/--no-channels-last")
+    freeze_bn: bool = _flag(True, "Fine-tune with BatchNorm statistics frozen (affine parameters still train).",
+                            "--freeze-bn/--no-freeze-bn")
+    num_workers: int = _flag(-1, "DataLoader workers (-1: sized to the machine).")
+    pretrained: bool = _flag(True, "ImageNet weights (--no-pretrained: random init).", "--pretrained/--no-pretrained")
+    weights: str | None = _flag(None, "Local ImageNet state dict for the backbone, instead of the download.")
+    image_size: int | None = _flag(None, "Input size override (crop); resize keeps the ratio.")
+    # Recipe choice (edge.train.recipes): 1: --model alone, as before; above 1, every recipe of `recipes`
+    # within it is compared to --model on the same folds.
+    max_cost: float = _flag(1.0, "Budget in EfficientNet-Lite0 FLOPs: above 1, auto compares the recipes within it "
+                            "on the same folds (e.g. 3).")
+    target_device: str = _flag("", "Device profile whose budget is --max-cost (edge devices list).")
+    recipes: str = _flag("efficientnet_lite0,efficientnet_lite1,efficientnet_lite2,efficientnet_lite0+efficientnet_lite1,"
+                         "efficientnet_lite0+efficientnet_lite2,efficientnet_lite1+efficientnet_lite2,"
+                         "efficientnet_lite0+efficientnet_lite1+efficientnet_lite2",
+                         "Candidate recipes for --max-cost, comma-separated.")
+    feature_cache: bool = _flag(True, "Keep per-backbone features under ~/.cache/edge/features (recipe comparison).",
+                                "--feature-cache/--no-feature-cache")
 
     def validate(self) -> TrainConfig:
         _check_types(self)
