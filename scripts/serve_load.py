@@ -42,7 +42,7 @@ def folder_rate(artifact: Path, paths: list[Path], settings: list[tuple[int, int
     """img/s of edge.runtime.pipeline.run_images (decode included) at each (batch, workers); best kept."""
     from edge.runtime import Classifier
     from edge.runtime.pipeline import run_images
-    from edge.runtime.stats import Summary
+    from edge.runtime.timing import Summary
 
     clf = Classifier(artifact, spin_wait=False)
     run_images(clf, paths[:32], k=3, batch_size=8, workers=2, emit=lambda p: None, on_error=lambda *a: None,

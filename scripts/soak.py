@@ -16,7 +16,7 @@ from edge.atomic import write_json
 from edge.runtime import Classifier
 from edge.runtime.pipeline import run_frames
 from edge.runtime.sources import Frame
-from edge.runtime.stats import Summary
+from edge.runtime.timing import Summary
 
 
 def rss_mb() -> float:

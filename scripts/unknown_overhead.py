@@ -14,7 +14,7 @@ import onnx
 
 from edge.atomic import write_json
 from edge.runtime.backends import create_backend
-from edge.runtime.stats import batch1_latencies_ms
+from edge.runtime.timing import batch1_latencies_ms
 
 
 def without_score(path: Path, dest: Path) -> Path:

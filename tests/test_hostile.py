@@ -336,7 +336,7 @@ def test_live_source_video_is_written_at_its_measured_rate(tmp_path):
     from edge.runtime.annotate import FrameSink
     from edge.runtime.classifier import Prediction
     from edge.runtime.sources import Frame
-    from edge.runtime.stats import Summary
+    from edge.runtime.timing import Summary
 
     sink = FrameSink(show=False, save=tmp_path / "cam.mp4")
     for i in range(12):

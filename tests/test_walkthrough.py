@@ -173,7 +173,7 @@ def test_12_resume_on_a_finished_run_is_refused(tmp_path):
 def test_13_summary_counts_unknown_answers_and_says_thread():
     from edge.devices.tune import plural
     from edge.runtime.classifier import Prediction
-    from edge.runtime.stats import Summary
+    from edge.runtime.timing import Summary
 
     summary = Summary()
     summary.count(Prediction("a", [("x", 0.9)], unknown=True))

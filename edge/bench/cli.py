@@ -37,7 +37,7 @@ def run_bench_command(opts: BenchOptions) -> None:
       edge bench runs/flowers --export-dir exports/flowers --out benchmarks/flowers
     """
     from edge.bench.run import bench as run_bench
-    from edge.chatter import set_verbose
+    from edge.library_output import set_verbose
 
     set_verbose(opts.verbose)
     threads = opts.threads

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.export.parity import batched, compare
-from edge.runtime.stats import batch1_latencies_ms, images_per_second
+from edge.runtime.timing import batch1_latencies_ms, images_per_second
 
 Run = Callable[[np.ndarray], np.ndarray]
 SETTLE_SECONDS = 0.3  # lets the previous format's spinning worker threads (OpenMP, ORT) go idle

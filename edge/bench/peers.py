@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.chatter import third_party_output
+from edge.library_output import third_party_output
 
 Run = Callable[[np.ndarray], np.ndarray]
 

@@ -19,7 +19,7 @@ import numpy as np
 from edge.runtime import Classifier
 from edge.runtime.pipeline import run_images
 from edge.runtime.sources import list_images
-from edge.runtime.stats import Summary, images_per_second
+from edge.runtime.timing import Summary, images_per_second
 
 
 def pipeline_rate(clf: Classifier, paths: list[Path], batch: int, workers: int) -> float:

@@ -89,7 +89,7 @@ def cached(export_dir: Path) -> TuneChoice | None:
 
 def _latency_ms(path: Path, backend: str, threads: int, seconds: float, manifest) -> float:
     from edge.runtime.backends import create_backend
-    from edge.runtime.stats import batch1_latencies_ms
+    from edge.runtime.timing import batch1_latencies_ms
 
     run = create_backend(path, backend, threads).run
     x = np.random.default_rng(0).standard_normal((1, *manifest.input_size)).astype(np.float32)

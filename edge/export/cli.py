@@ -38,8 +38,8 @@ def run_export_command(opts: ExportOptions) -> None:
 
       edge export runs/flowers --out exports/flowers --format onnx-int8 --max-drop 0.5 --force
     """
-    from edge.chatter import set_verbose
     from edge.export.pipeline import export as run_export
+    from edge.library_output import set_verbose
 
     set_verbose(opts.verbose)
     report = run_export(**opts.pipeline_arguments(), log=console.print)

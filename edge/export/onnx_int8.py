@@ -1,4 +1,4 @@
-"""INT8 ONNX: ORT static quantization, candidates tried best-first by `selection.search`.
+"""INT8 ONNX: ORT static quantization, candidates tried best-first by `int8_search.search`.
 
 Signed int8 activations (ORT's QDQ default) ran 4-5x slower than FP32 on x86; unsigned
 activations (U8S8) are fast. ORT has no bias correction of its own; `bias_correction.py` adds it
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.chatter import third_party_output
-from edge.export import bias_correction, score_path, selection
+from edge.export import bias_correction, int8_search, score_path
 from edge.export.job import ExportJob
 from edge.export.onnx_meta import embed_manifest
+from edge.library_output import third_party_output
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,8 @@ def export(job: ExportJob) -> Path:
     workdir = job.path(".quant/x").parent
     pre = workdir / "model.pre.onnx"
     quant_pre_process(str(job.artifact("onnx")), str(pre))
-    candidates = [selection.Candidate(s.name, partial(_quantize, pre, job, s)) for s in SETTINGS]
-    best = selection.winner(job, "onnx-int8", candidates, "onnxruntime", workdir, ".onnx")
+    candidates = [int8_search.Candidate(s.name, partial(_quantize, pre, job, s)) for s in SETTINGS]
+    best = int8_search.winner(job, "onnx-int8", candidates, "onnxruntime", workdir, ".onnx")
     path = job.artifact("onnx-int8")
     shutil.copyfile(best, path)
     shutil.rmtree(workdir)

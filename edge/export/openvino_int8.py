@@ -1,6 +1,6 @@
 """OpenVINO INT8 through NNCF post-training quantization (same calibration set as ONNX INT8).
 
-NNCF settings are tried best-first by `selection.search`, under the same budget as ONNX INT8
+NNCF settings are tried best-first by `int8_search.search`, under the same budget as ONNX INT8
 (`--max-drop`, default 1 point). When none is within budget, NNCF's accuracy-controlled
 quantization keeps the layers that cost the most accuracy in float until the drop fits.
 """
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.chatter import third_party_output
-from edge.export import score_path, selection
+from edge.export import int8_search, score_path
 from edge.export.job import ExportJob
 from edge.export.openvino_fp32 import save
+from edge.library_output import third_party_output
 
 SETTINGS = {  # name -> nncf.quantize keyword arguments, in order of preference
     # Symmetric activations (performance preset) run ~20 % faster on CPU than the mixed preset's
@@ -78,10 +78,10 @@ def _controlled(job: ExportJob, out: Path) -> Path:
 
 def export(job: ExportJob) -> Path:
     workdir = job.path(".nncf/x").parent
-    candidates = [selection.Candidate(name, partial(_quantize, job, name)) for name in SETTINGS]
+    candidates = [int8_search.Candidate(name, partial(_quantize, job, name)) for name in SETTINGS]
     if job.val_y is not None:  # accuracy control needs labels
-        candidates.append(selection.Candidate(f"nncf-accuracy-control-{job.budget:g}pt", partial(_controlled, job)))
-    best = selection.winner(job, "openvino-int8", candidates, "openvino", workdir, "")
+        candidates.append(int8_search.Candidate(f"nncf-accuracy-control-{job.budget:g}pt", partial(_controlled, job)))
+    best = int8_search.winner(job, "openvino-int8", candidates, "openvino", workdir, "")
     target = job.artifact("openvino-int8")
     for suffix in (".xml", ".bin"):  # the winner as saved and measured, manifest included
         shutil.copyfile(best.with_suffix(suffix), target.with_suffix(suffix))

@@ -11,7 +11,7 @@ from edge.estimate import wilson_interval
 from edge.export.torch_backend import TorchBackend
 from edge.formats import artifact_files
 from edge.runtime.backends import create_backend
-from edge.runtime.stats import batch1_latencies_ms
+from edge.runtime.timing import batch1_latencies_ms
 
 
 def batched(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch_size: int = 16) -> np.ndarray:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from edge.chatter import third_party_output
 from edge.export.job import ExportJob
 from edge.export.tflite_meta import embed_manifest, import_litert_torch
+from edge.library_output import third_party_output
 
 
 def convert(module: torch.nn.Module, job: ExportJob, path: Path, **options) -> Path:

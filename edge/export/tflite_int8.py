@@ -6,7 +6,7 @@ scheme XNNPACK's QS8 kernels run. The input and both outputs stay float32 (a qua
 input, dequantize ops at the outputs), so the runtime feeds the same tensor as to every format.
 The unknown score's own ops are left unannotated, so they run in float (see score_path): a
 quantized score is clipped to the in-class range and far images stop being rejected.
-`selection.search` tries the settings in order under `--max-drop`, as for ONNX and OpenVINO.
+`int8_search.search` tries the settings in order under `--max-drop`, as for ONNX and OpenVINO.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from edge.export import score_path, selection
+from edge.export import int8_search, score_path
 from edge.export.job import ExportJob
 from edge.export.tflite_fp32 import convert
 from edge.export.tflite_meta import embed_manifest, import_litert_torch
@@ -88,8 +88,8 @@ def _quantize(job: ExportJob, s: Setting, out: Path) -> Path:
 
 def export(job: ExportJob) -> Path:
     workdir = job.path(".litert/x").parent
-    candidates = [selection.Candidate(s.name, partial(_quantize, job, s)) for s in SETTINGS]
-    best = selection.winner(job, "tflite-int8", candidates, "litert", workdir, ".tflite")
+    candidates = [int8_search.Candidate(s.name, partial(_quantize, job, s)) for s in SETTINGS]
+    best = int8_search.winner(job, "tflite-int8", candidates, "litert", workdir, ".tflite")
     path = job.artifact("tflite-int8")
     shutil.copyfile(best, path)
     shutil.rmtree(workdir)

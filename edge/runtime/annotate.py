@@ -11,7 +11,7 @@ import numpy as np
 from edge.errors import EdgeError
 from edge.runtime.classifier import Prediction
 from edge.runtime.sources import Frame
-from edge.runtime.stats import Summary
+from edge.runtime.timing import Summary
 
 RATE_PROBE_FRAMES = 30  # a live source: frames buffered to measure the rate the video is written at
 RATE_PROBE_SECONDS = 2.0

@@ -16,7 +16,7 @@ from pathlib import Path
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier, Prediction
 from edge.runtime.options import InferOptions
-from edge.runtime.stats import Summary
+from edge.runtime.timing import Summary
 
 Report = Callable[[str], None]
 LIVE_KINDS = ("video", "camera", "picamera")  # sources whose frames --show and --save annotate

@@ -13,7 +13,7 @@ import numpy as np
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier, Prediction, as_rgb_image
 from edge.runtime.sources import Frame
-from edge.runtime.stats import Summary
+from edge.runtime.timing import Summary
 
 Emit = Callable[[Prediction], None]
 Failed = Callable[[str, str], None]  # (source, one-line error)

@@ -8,7 +8,7 @@ from edge.errors import EdgeError
 from edge.runtime import pipeline, sources
 from edge.runtime.classifier import Classifier, Prediction
 from edge.runtime.options import InferOptions
-from edge.runtime.stats import Summary
+from edge.runtime.timing import Summary
 
 Emit = Callable[[Prediction], None]
 

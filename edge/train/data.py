@@ -99,6 +99,8 @@ def scan_class_folder(root: Path, skipped: list[str]) -> dict[str, list[Path]]:
     for class_dir in _class_dirs(root):
         usable = []
         for path in walk_files(class_dir):
+            if path.suffix.lower() == ".json":  # an edge-infer --collect sidecar, never an image
+                continue
             try:
                 # Every byte decoded (truncated JPEGs pass a header check), a JPEG at its 1/8 DCT scale:
                 # libjpeg still reads all the coefficients, so truncation is still caught, in ~1/7 the time.

@@ -53,7 +53,7 @@ def resolve_config(req: TrainRequest) -> TrainConfig:
 
 def train_from_request(req: TrainRequest, log: Callable[[str], None]):
     """Resolve the config and train; the RunResult."""
-    from edge.chatter import set_verbose
+    from edge.library_output import set_verbose
     from edge.train.run import train
 
     set_verbose(req.verbose)

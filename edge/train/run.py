@@ -165,7 +165,7 @@ def held_out_evaluation(s: Session) -> Evaluation:
     estimate = estimate_fields(correct, len(labels), "held-out split, last epoch")
     unknown, tensors, scores = ({}, {}, None)
     if s.dev.is_main:
-        from edge.train.split_unknown import held_out_unknown
+        from edge.train.held_out_unknown import held_out_unknown
 
         unknown, tensors, scores = held_out_unknown(s)
     return Evaluation(logits, labels, estimate, accuracy(logits, labels), {"trained_on_images": len(s.split.train)},

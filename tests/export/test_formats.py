@@ -107,15 +107,15 @@ def test_bias_correction_reduces_the_int8_error(photos, tmp_path):
 @pytest.mark.parametrize("max_drop,winner,within,built", [(None, "a", True, ["a"]), (0.5, "b", True, ["a", "b"]),
                                                            (0.1, "b", False, ["a", "b"])])
 def test_search_judges_against_the_users_budget(monkeypatch, tmp_path, max_drop, winner, within, built):
-    from edge.export import selection
+    from edge.export import int8_search
 
     rows = {"a": (0.83, 0.99), "b": (0.4, 0.995)}  # name -> (accuracy drop in points, agreement)
-    monkeypatch.setattr(selection, "measure", lambda runtime, path, job: {
+    monkeypatch.setattr(int8_search, "measure", lambda runtime, path, job: {
         "accuracy_drop": rows[path.name][0], "top1_agreement": rows[path.name][1], "latency_ms": 1.0})
     job = type("Job", (), {"budget": MAX_DROP_POINTS if max_drop is None else max_drop})()
     seen: list[str] = []
-    candidates = [selection.Candidate(n, lambda path, n=n: seen.append(n) or path) for n in rows]
-    best, ok, tried = selection.search(candidates, "onnxruntime", job, tmp_path, "")
+    candidates = [int8_search.Candidate(n, lambda path, n=n: seen.append(n) or path) for n in rows]
+    best, ok, tried = int8_search.search(candidates, "onnxruntime", job, tmp_path, "")
     assert (best["settings"], ok) == (winner, within)
     assert tried[0]["within_budget"] is (max_drop is None)  # 0.83 points is outside a 0.5 budget
     assert seen == built  # the search stops at the first candidate within budget

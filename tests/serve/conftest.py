@@ -97,7 +97,7 @@ def synthetic_frames(n: int, fps: float = 50.0, size=(96, 128)):
 def frame_loop(clf, n: int, fps: float = 50.0):
     """A source loop as the CLI builds it: pipeline.run_frames over `n` synthetic frames."""
     from edge.runtime.pipeline import run_frames
-    from edge.runtime.stats import Summary
+    from edge.runtime.timing import Summary
 
     def loop(hook):
         return run_frames(clf, synthetic_frames(n, fps), k=3, emit=lambda p: None, summary=Summary(), on_frame=hook(None))

@@ -46,7 +46,7 @@ def paced_video_loop(clf, video: Path, seconds: float = 60.0):
     """The CLI's frame pipeline over the video, looped and paced at its frame rate, until stopped."""
     from edge.runtime.pipeline import run_frames
     from edge.runtime.sources import video_fps, video_frames
-    from edge.runtime.stats import Summary
+    from edge.runtime.timing import Summary
 
     period = 1.0 / (video_fps(str(video)) or 12.0)
 

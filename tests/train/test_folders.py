@@ -24,13 +24,15 @@ def two_folders(tmp_path):
         p.unlink()
     for p in sorted((more / "tulips").glob("*.jpg"))[:6]:
         p.unlink()
+    for p in more.rglob("*.jpg"):  # edge-infer --collect leaves a sidecar beside every photo
+        p.with_suffix(".json").write_text("{}")
     return data, more
 
 
 def test_merged_by_class_name_without_copying(two_folders, tmp_path):
     data, more = two_folders
     split = merged_split([data, more], 0.2, 0)
-    assert split.classes == ["daisy", "roses", "tulips"]
+    assert split.classes == ["daisy", "roses", "tulips"] and split.skipped == []  # sidecars are no photos
     photos = split.train + split.val
     assert len(photos) == 18 + 4
     assert sum(s.path.parent.parent == more for s in photos) == 4  # the collected photos, where they are
