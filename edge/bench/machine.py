@@ -23,9 +23,9 @@ def _flags() -> list[str]:
 def machine_info(threads: int) -> dict:
     import onnxruntime
 
-    from edge.devices.tune import cpu_model
+    from edge.devices.tune import machine_name
 
-    info = {"cpu": cpu_model(), "arch": platform.machine(), "cores": os.cpu_count(), "threads": threads,
+    info = {"cpu": machine_name(), "arch": platform.machine(), "cores": os.cpu_count(), "threads": threads,
             "isa": _flags(), "python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
             "numpy": np.__version__}
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.bench.runtime_rss import vm_hwm_mb
 from edge.export.parity import batched, compare
 from edge.runtime.timing import batch1_latencies_ms, images_per_second
 
@@ -21,16 +22,6 @@ def reset_peak_rss() -> None:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
         pass
-
-
-def peak_rss_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 def best_throughput(run: Run, x: np.ndarray, batches=(1, 8, 32)) -> tuple[float, int]:
@@ -58,7 +49,7 @@ def measure(load: Callable[[], Run], x: np.ndarray, y: np.ndarray, reference: np
         "throughput_ips": round(ips, 1), "best_batch": batch,
         "accuracy": round(parity["accuracy"], 4), "top1_agreement": round(parity["top1_agreement"], 4),
         "max_abs_logit_diff": parity["max_abs_logit_diff"],
-        "peak_rss_mb": peak_rss_mb(), "load_seconds": round(load_seconds, 3),
+        "peak_rss_mb": vm_hwm_mb(), "load_seconds": round(load_seconds, 3),
     }
     return row, logits
 

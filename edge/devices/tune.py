@@ -34,12 +34,12 @@ class TuneChoice:
     key: str  # what the choice is valid for
 
 
-def cpu_model() -> str:
-    """What the cached choice is valid for: the CPU's name, else what Python knows of it."""
+def machine_name() -> str:
+    """What the cached choice is valid for: the board or CPU name, else what Python knows of it."""
     return profiles.cpu_model() or platform.processor() or platform.machine()
 
 
-def library_versions() -> dict[str, str]:
+def runtime_library_versions() -> dict[str, str]:
     """Versions of the runtime libraries installed here (a new version may change the fastest)."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -65,7 +65,7 @@ def usable(export_dir: Path) -> list[ArtifactFormat]:
 
 
 def cache_key(export_dir: Path, formats: list[ArtifactFormat]) -> str:
-    parts = {"cpu": cpu_model(), "cores": available_cores(), "libraries": library_versions(),
+    parts = {"cpu": machine_name(), "cores": available_cores(), "libraries": runtime_library_versions(),
              "artifacts": {f.name: _file_hash(export_dir / f.path) for f in formats}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

@@ -92,7 +92,7 @@ def _references(model, manifest: Manifest, val_x: np.ndarray) -> dict:
     return {"reference_logits": logits, "unknown_x": unknown_x, "reference_unknown": scores}
 
 
-def peak_rss_mb() -> float | None:
+def process_peak_rss_mb() -> float | None:
     """This process's peak resident memory so far (what `/usr/bin/time -v` reports), in MB."""
     try:
         import resource
@@ -131,7 +131,7 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
                   "accuracy_note": "on labelled photos no INT8 calibration used; a cross-validated run refit its "
                                    "head on them, so read accuracy here as parity, and the estimate in the manifest",
                   "threads": threads, "seconds": round(time.perf_counter() - started, 1),
-                  "peak_rss_mb": peak_rss_mb(), "formats": rows}
+                  "peak_rss_mb": process_peak_rss_mb(), "formats": rows}
         folder = ExportDir(work)
         write_manifest(src.manifest, folder.manifest_path)
         write_text(folder.labels_path, "\n".join(src.manifest.labels) + "\n")

@@ -37,9 +37,9 @@ def test_cache_is_invalidated(export_copy, monkeypatch, change):
     if change == "new artifact":
         (export_copy / "model.onnx").write_bytes((export_copy / "model.onnx").read_bytes() + b"\0")
     elif change == "cpu model":
-        monkeypatch.setattr(tune, "cpu_model", lambda: "Some Other CPU")
+        monkeypatch.setattr(tune, "machine_name", lambda: "Some Other CPU")
     else:
-        monkeypatch.setattr(tune, "library_versions", lambda: {"onnxruntime": "99.0"})
+        monkeypatch.setattr(tune, "runtime_library_versions", lambda: {"onnxruntime": "99.0"})
     assert tune.cached(export_copy) is None
 
 
