@@ -36,6 +36,9 @@ rm -rf "$ROOT/work"; mkdir -p "$ROOT/work/src" "$ROOT/work/model" "$ROOT/work/im
 cp -r edge pyproject.toml README.md "$ROOT/work/src/"
 cp "$EXPORT/model.onnx" "$MODEL" "$EXPORT/manifest.json" "$ROOT/work/model/"
 cp -r "$EXPORT/openvino-int8" "$ROOT/work/model/" 2>/dev/null || true
+# the LiteRT and ncnn artifacts, when the export has them (tflite, tflite-int8, ncnn formats)
+cp "$EXPORT/model.tflite" "$EXPORT/model.int8.tflite" "$ROOT/work/model/" 2>/dev/null || true
+cp -r "$EXPORT/ncnn" "$ROOT/work/model/" 2>/dev/null || true
 # the run's validation images (all of DATA when the run's split is not there)
 python3 - "$RUN/split.json" "$DATA" "$ROOT/work/images" <<'PY' || cp -r "$DATA"/. "$ROOT/work/images/"
 import json, shutil, sys
@@ -67,14 +70,20 @@ time in_root '
   [ -x /venv/bin/pip ] || python3 -m venv /venv
   /venv/bin/pip install -q --disable-pip-version-check /work/src
   /venv/bin/pip install -q --disable-pip-version-check openvino || echo "openvino: no ARM wheel installs"
+  /venv/bin/pip install -q --disable-pip-version-check ai-edge-litert || echo "ai-edge-litert: no ARM wheel installs"
+  /venv/bin/pip install -q --disable-pip-version-check ncnn || echo "ncnn: no ARM wheel installs"
   /venv/bin/python -c "import platform, sys, onnxruntime, edge.runtime; assert \"torch\" not in sys.modules; print(\"arm:\", platform.machine(), \"onnxruntime\", onnxruntime.__version__)"
 '
 mkdir -p "$OUT"
 status=0
 # Pi 4: Cortex-A72 (no dot product); Pi 5: Cortex-A76 (dot product, no i8mm).
 for cpu in cortex-a72 cortex-a76; do
-  for model in model.onnx model.int8.onnx openvino-int8/model.xml; do
+  for model in model.onnx model.int8.onnx openvino-int8/model.xml model.tflite model.int8.tflite ncnn/model.ncnn.param; do
     tag="$cpu-$(echo "$model" | tr '/.' '__')"
+    if [ ! -f "$ROOT/work/model/$model" ]; then
+      echo "pi-check $tag: cannot run here (not in $EXPORT; export its format first)" | tee "$OUT/$tag.skipped"
+      continue
+    fi
     if ! QEMU_CPU=$cpu in_root "cd /work && /venv/bin/edge-infer model/$model images --json --top-k 1 --threads 4 \
          > /work/arm-$tag.jsonl 2> /work/arm-$tag.err"; then
       echo "pi-check $tag: cannot run here ($(tail -n 1 "$ROOT/work/arm-$tag.err"))" | tee "$OUT/$tag.skipped"

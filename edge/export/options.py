@@ -16,6 +16,8 @@ class ExportOptions:
     int8: bool = field(default=False, metadata=opt("Add the INT8 artifacts (ONNX, OpenVINO, ...).", "--int8"))
     formats: list[str] | None = field(default=None, metadata=opt(
         "Formats to build (repeatable; default all FP32): see the format table in the README.", "--format"))
+    device: str | None = field(default=None, metadata=opt(
+        "Build the formats that run well on this device profile (edge devices list), e.g. raspberry-pi-4.", "--for"))
     max_drop: float | None = field(default=None, metadata=opt(
         "INT8 accuracy budget vs PyTorch, in points, for every INT8 format (default 1.0)."))
     calibration_size: int = field(default=300, metadata=opt("Calibration images (class-balanced from training)."))

@@ -104,9 +104,14 @@ def process_peak_rss_mb() -> float | None:
 def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bool = False, data: Path | None = None,
            max_drop: float | None = None, calibration_size: int = 300, threads: int = 2,
            weights: Path | None = None, log: Callable[[str], None] = print, fp16_weights: bool = False,
-           force: bool = False) -> dict:
-    """Build, check and swap in an export folder; `force` replaces an earlier export (never other files)."""
+           force: bool = False, device: str | None = None) -> dict:
+    """Build, check and swap in an export folder; `force` replaces an earlier export (never other files).
+    `device`: a profile name; its formats (what runs well there), plus any `formats` named, replace the defaults."""
     started = time.perf_counter()
+    if device is not None:
+        from edge.devices.profiles import get_profile
+
+        formats, int8 = [*get_profile(device).formats, *(formats or [])], False
     chosen = resolve_formats(formats, int8)
     check_options(chosen, {"max_drop": max_drop, "fp16_weights": fp16_weights})
     claim_export_dir(out, force)

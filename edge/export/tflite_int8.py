@@ -34,10 +34,13 @@ class Setting:
 
 
 SETTINGS = (  # in order of preference: the first within budget wins
+    Setting("pt2e-symmetric-per-channel-minmax", histogram=False),
     Setting("pt2e-symmetric-per-channel-histogram"),
     Setting("pt2e-symmetric-per-channel-histogram-float-edges", float_edges=True),
-    Setting("pt2e-symmetric-per-channel-minmax", histogram=False),
 )
+# The PT2E graph calibrates at ~0.4 s an image on 2 busy cores (MinMax; HistogramObserver 0.9 s):
+# every 4th-5th of the class-balanced calibration photos, in batches, keeps it to tens of seconds.
+CALIBRATION_IMAGES, BATCH = 64, 32
 
 
 def _float_nodes(graph, float_edges: bool) -> set:
@@ -77,11 +80,14 @@ def _quantize(job: ExportJob, s: Setting, out: Path) -> Path:
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     quantizer = _quantizer(s)
-    example = (torch.zeros(1, *job.input_shape),)
+    x = job.calibration[:: max(1, len(job.calibration) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
+    batch = torch.export.Dim("batch", min=1, max=1024)  # calibrate in batches; the artifact is batch 1
     with torch.no_grad():
-        prepared = prepare_pt2e(torch.export.export(job.model.eval(), example).module(), quantizer)
-        for i in range(len(job.calibration)):  # batch 1: the exported graph is specialised to it
-            prepared(torch.from_numpy(job.calibration[i : i + 1]))
+        graph = torch.export.export(job.model.eval(), (torch.zeros(2, *job.input_shape),),
+                                    dynamic_shapes=({0: batch},)).module()
+        prepared = prepare_pt2e(graph, quantizer)
+        for i in range(0, len(x), BATCH):
+            prepared(torch.from_numpy(x[i : i + BATCH]))
         quantized = convert_pt2e(prepared, fold_quantize=False)
     return convert(quantized, job, out, quant_config=QuantConfig(pt2e_quantizer=quantizer))
 
