@@ -89,3 +89,15 @@ def test_floor_is_the_larger_of_compute_and_memory():
     assert floor_ms(info, "bf16", 5.0) == (5.0, "compute")
     assert floor_ms(info, "int8", 50.0) == (5.0, "memory")  # 50 MB at 10 GB/s beats 2.5 ms of compute
 
+
+
+def test_runtime_rows_memory_is_measured_in_a_torch_free_process(tiny_export, tmp_path):
+    """Bench's runtime rows report what edge-infer pays, not the torch process's 1.5-2 GB (issue 19.7)."""
+    import numpy as np
+
+    from edge.bench.runtime_rss import measure_in_child
+
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, np.zeros((3, 3, 64, 64), np.float32))
+    rss = measure_in_child(tiny_export / "model.int8.onnx", "onnxruntime", 1, inputs)
+    assert rss is not None and 20 < rss < 400  # torch alone would take more than 400 MB

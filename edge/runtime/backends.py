@@ -170,13 +170,19 @@ class LiteRTBackend(Backend):
         key, signature = next(iter(interpreter.get_signature_list().items()))
         self.runner = interpreter.get_signature_runner(key)
         self.input_name, self.outputs = signature["inputs"][0], signature["outputs"]  # logits, then the score
+        # A full-integer model takes and gives int8 (the converter quantizes its interface): the scale
+        # and zero point in its tensor details map float32 in and out, as its own first op would.
+        self.input_detail = self.runner.get_input_details()[self.input_name]
+        self.output_details = self.runner.get_output_details()
         self.lock = threading.Lock()  # one interpreter: one invocation at a time
         return self
 
     def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         with self.lock:
-            rows = [self.runner(**{self.input_name: batch[i : i + 1]}) for i in range(len(batch))]
-        return [np.concatenate([row[name] for row in rows]) for name in self.outputs]
+            rows = [self.runner(**{self.input_name: _quantize(batch[i : i + 1], self.input_detail)})
+                    for i in range(len(batch))]
+        return [np.concatenate([_dequantize(row[name], self.output_details[name]) for row in rows])
+                for name in self.outputs]
 
     def output_count(self) -> int:
         return len(self.outputs)
@@ -190,6 +196,19 @@ class LiteRTBackend(Backend):
             if model.Metadata(i).Name() == MANIFEST_KEY.encode():
                 return model.Buffers(model.Metadata(i).Buffer()).DataAsNumpy().tobytes().decode("utf-8")
         return None
+
+
+def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    scale, zero = detail["quantization"]
+    if not scale:
+        return x.astype(detail["dtype"], copy=False)
+    info = np.iinfo(detail["dtype"])
+    return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(detail["dtype"])
+
+
+def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+    scale, zero = detail["quantization"]
+    return (y.astype(np.float32) - zero) * np.float32(scale) if scale else y.astype(np.float32, copy=False)
 
 
 class NcnnBackend(Backend):

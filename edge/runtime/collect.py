@@ -10,7 +10,6 @@ written to a temp file and linked into place (a name that exists is never replac
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import EdgeError
+from edge.hashing import file_sha256
 from edge.runtime.classifier import Prediction
 
 DEDUP_BITS = 6  # pHash Hamming distance (of 64) at or below which a frame repeats a recent save
@@ -86,14 +86,6 @@ def phash(bgr: np.ndarray) -> int:
 
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def link_new(data: bytes, dest: Path) -> Path:
@@ -163,7 +155,7 @@ class Collector:
         return self.stats
 
     def _write_loop(self) -> None:
-        self._sha256 = _sha256(self.cfg.artifact) if self.cfg.artifact.is_file() else None
+        self._sha256 = file_sha256(self.cfg.artifact) if self.cfg.artifact.is_file() else None
         self._bytes = _folder_bytes(self.cfg.folder)
         while True:
             item, offered_at = self._queue.get()

@@ -6,13 +6,13 @@ manifest out, so no other stage reaches into sessions, engines or checkpoints.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from torch import nn
 
 from edge.errors import EdgeError
+from edge.hashing import file_sha256  # noqa: F401  (export and bench read it here, the front door)
 from edge.manifest import Manifest
 from edge.train import checkpoint
 from edge.train.data import Split
@@ -27,14 +27,6 @@ class LoadedRun:
     split: Split  # the labelled photos, paths resolved (and checked) against the data folder
     checkpoint: Path
     # model returns (logits, unknown_score) when the run has class means (manifest.unknown set)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_split(run_dir: Path, data_override: Path | None = None) -> Split:

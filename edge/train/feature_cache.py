@@ -51,14 +51,6 @@ def default_folder() -> Path:
     return Path(root) / "edge" / "features"
 
 
-def photo_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class FeatureCache:
     """Photo digest -> (2, D) features per branch key; `folder=None` keeps them in memory only."""
 

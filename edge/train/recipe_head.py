@@ -16,6 +16,7 @@ from torch import nn
 
 from edge.errors import EdgeError
 from edge.estimate import estimate_fields
+from edge.hashing import file_sha256
 from edge.train import crossval, feature_cache, multi_backbone, paired, recipes
 from edge.train.models import get_submodule, set_submodule, swap_head
 from edge.train.session import Session
@@ -61,7 +62,7 @@ def recipe_banks(names: list[str], s: Session) -> tuple[dict[str, crossval.Featu
     per_recipe = {n: _branches(n, s, backbones, weights) for n in names}
     modules = {key: branch for pairs in per_recipe.values() for key, branch in pairs}
     cache = feature_cache.FeatureCache(feature_cache.default_folder() if s.cfg.feature_cache else None)
-    digests = [feature_cache.photo_digest(x.path) for x in samples]
+    digests = [file_sha256(x.path) for x in samples]
     feats = feature_cache.features(cache, modules, samples, digests, s.dev, s.cfg.batch_size)
     labels = torch.tensor([x.label for x in samples])
     banks = {}
