@@ -17,7 +17,7 @@ RUNTIME_PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/
 .PHONY: help install wheel install-runtime lint-imports data train export infer bench serve-bench soak accuracy-check unknown-check test test-slow lint pi-check clean
 
 help:
-	@echo "install          .venv with edge[train,dev] (torch 2.13.0 from the registry)"
+	@echo "install          .venv with edge[train,dev,litert,pnnx] (torch 2.13.0 from the registry)"
 	@echo "wheel            dist/edge_classifier-VERSION-py3-none-any.whl: what a Pi or a laptop installs"
 	@echo "install-runtime  .venv-runtime from the wheel: the torch-free runtime only, as on a Pi (SYSTEM_SITE=1: see apt packages)"
 	@echo "data             fill $(FLOWERS): FROM=PATH, else ../shared/data/flowers5, else download tf_flowers"
@@ -35,7 +35,7 @@ help:
 install:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[train,dev]'
+	$(PIP) install -e '.[train,dev,litert,pnnx]'  # litert, pnnx: the tflite and ncnn converters (tests skip without them)
 	$(VENV)/bin/python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
 
 # The wheel a Pi (or a laptop) installs: pure Python, so one file serves x86 and ARM alike.

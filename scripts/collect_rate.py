@@ -53,11 +53,17 @@ def infer(artifact: str, clip: Path, summary: Path, collect: Path | None, thread
            "--threads", str(threads)]
     if collect is not None:
         cmd += ["--collect", str(collect)]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(cmd, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(done.stderr[-2000:])
-    return {**json.loads(summary.read_text()), "collect_line": next(
-        (line for line in done.stderr.splitlines() if line.startswith("collect:")), None)}
+    row = json.loads(summary.read_text())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)  # the whole process, start-up too
+    return {**row, "cpu_seconds": round(cpu, 2), "cpu_ms_per_frame": round(1000 * cpu / max(row["classified"], 1), 2),
+            "collect_line": next((line for line in done.stderr.splitlines() if line.startswith("collect:")), None)}
 
 
 def closest_pair(folder: Path) -> int | None:
@@ -95,13 +101,21 @@ def main() -> None:
             runs.append({"round": r, "collect": mode, **row})
     off = [x["fps"] for x in runs if x["collect"] == "off"]
     on = [x["fps"] for x in runs if x["collect"] == "on"]
+    cpu_off = [x["cpu_ms_per_frame"] for x in runs if x["collect"] == "off"]
+    cpu_on = [x["cpu_ms_per_frame"] for x in runs if x["collect"] == "on"]
     result = {"clip": info, "artifact": a.artifact, "threads": a.threads, "rate_per_minute": 10.0,
               "max_saves_allowed": int(a.seconds / 60 * 10) + 1, "fps_off": off, "fps_on": on,
-              "fps_ratio_median": round(float(np.median(on) / np.median(off)), 4), "runs": runs}
+              "fps_ratio_median": round(float(np.median(on) / np.median(off)), 4),
+              "fps_ratio_per_round": [round(x / y, 4) for x, y in zip(on, off)],
+              "cpu_ms_per_frame_off": cpu_off, "cpu_ms_per_frame_on": cpu_on,
+              "cpu_ratio_median": round(float(np.median(cpu_off) / np.median(cpu_on)), 4),  # > 0.95: within 5%
+              "saved": [x["saved"] for x in runs if x["collect"] == "on"],
+              "closest_phash_distance": [x["closest_phash_distance"] for x in runs if x["collect"] == "on"],
+              "runs": runs}
     from edge.atomic import write_json
 
     write_json(a.out, result)
-    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("runs", "clip")}))
 
 
 if __name__ == "__main__":

@@ -137,12 +137,13 @@ def test_format_table_and_exporters_are_in_step():
     from edge.formats import FORMATS, runtime_preference
 
     assert list(EXPORTERS) == list(FORMATS)
-    assert [f.name for f in runtime_preference()] == ["onnx-int8", "onnx", "openvino-int8", "openvino"]
+    assert [f.name for f in runtime_preference()] == ["onnx-int8", "onnx", "openvino-int8", "tflite-int8", "openvino",
+                                                      "tflite", "ncnn"]
 
 
 @pytest.mark.parametrize("formats,options,message", [(["onnx"], {"max_drop": 0.5}, "--max-drop applies to onnx-int8"),
                                                       (["onnx"], {"fp16_weights": True}, "--fp16-weights applies"),
-                                                      (["tflite"], {}, "unknown format 'tflite'")])
+                                                      (["tensorrt"], {}, "unknown format 'tensorrt'")])
 def test_options_are_checked_against_the_table(formats, options, message):
     from edge.errors import EdgeError
     from edge.formats import check_options, resolve_formats

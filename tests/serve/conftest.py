@@ -16,19 +16,10 @@ pytest.importorskip("httpx")
 
 
 @pytest.fixture(scope="session")
-def export_dir(request):
-    import os  # TEMP-DEV
-    from pathlib import Path  # TEMP-DEV
-    if os.environ.get("SERVE_DEV_EXPORT"):  # TEMP-DEV
-        return Path(os.environ["SERVE_DEV_EXPORT"])  # TEMP-DEV
-    return request.getfixturevalue("tiny_export")
-
-
-@pytest.fixture(scope="session")
-def clf(export_dir):
+def clf(tiny_export):
     from edge.runtime import Classifier
 
-    return Classifier(export_dir / "model.onnx", spin_wait=False, threads=1)
+    return Classifier(tiny_export / "model.onnx", spin_wait=False, threads=1)
 
 
 @pytest.fixture
