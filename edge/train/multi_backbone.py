@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from edge.errors import EdgeError
+from edge.train.backbones import build_single, get_submodule, set_submodule
 from edge.train.zoo import ModelEntry, Preprocessing, get_entry
 
 HEAD_PATH = "classifier"
@@ -96,9 +97,7 @@ def parts(entry: ModelEntry) -> list[ModelEntry]:
 
 def headless(entry: ModelEntry, pretrained: bool) -> tuple[nn.Module, int]:
     """A zoo backbone whose head is Identity (it returns pooled features), and their width."""
-    from edge.train.models import build_imagenet_model, get_submodule, set_submodule
-
-    model = build_imagenet_model(entry, pretrained, None)
+    model = build_single(entry, pretrained, None)
     width = get_submodule(model, entry.head_path).in_features
     set_submodule(model, entry.head_path, nn.Identity())
     return model, width

@@ -18,6 +18,7 @@ from edge.errors import EdgeError
 from edge.estimate import estimate_fields
 from edge.hashing import file_sha256
 from edge.train import crossval, feature_cache, multi_backbone, paired, recipes
+from edge.train.evaluation import Evaluation
 from edge.train.models import get_submodule, set_submodule, swap_head
 from edge.train.session import Session
 from edge.train.zoo import get_entry, manifest_for
@@ -123,7 +124,6 @@ def recipe_head(s: Session, timings: dict):
     """run.frozen_head for a budget above Lite0: choose the recipe by paired CV, then fit it."""
     from edge.train.frozen import unknown_threshold
     from edge.train.oof import frozen_scores
-    from edge.train.run import Evaluation
 
     cfg, budget = s.cfg, recipes.budget(s.cfg)
     names = recipes.candidates(cfg) if recipes.searching(cfg) else [cfg.model]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,6 +22,7 @@ from edge.train import checkpoint, openset
 from edge.train.config import TrainConfig
 from edge.train.device import rank_from_env, teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
+from edge.train.evaluation import Evaluation
 from edge.train.models import get_submodule
 from edge.train.report import confusion_matrix, draw_pictures, per_class_accuracy, plot_confusion, plot_curves, plot_cv
 from edge.train.session import Session, open_session
@@ -39,20 +40,6 @@ class RunResult:
     reason: str
     seconds: float
     metrics: dict
-
-
-@dataclass
-class Evaluation:
-    """What the report is built from: predictions on photos the model (or its fold) never saw."""
-
-    logits: torch.Tensor
-    labels: torch.Tensor
-    estimate: dict  # estimate_fields(...)
-    selection_accuracy: float  # val_accuracy: the figure decisions were made on
-    details: dict  # strategy-specific extras for metrics.json
-    unknown: dict = field(default_factory=dict)  # the manifest's `unknown` ({} when the strategy has none)
-    checkpoint_extra: dict = field(default_factory=dict)  # tensors the checkpoint keeps (class means)
-    held_out_scores: torch.Tensor | None = None  # each evaluated photo's unknown score (oof.json)
 
 
 def _silent(*_args) -> None:
