@@ -17,7 +17,7 @@ from edge.export_dir import ExportDir
 from edge.formats import FORMATS, ArtifactFormat
 from edge.review.inputs import ReviewInput
 from edge.runtime.classifier import Classifier
-from edge.runtime.images import is_image_name, load_rgb
+from edge.runtime.images import is_image_name
 from edge.runtime.walk import walk_files
 
 BATCH = 16
@@ -75,7 +75,7 @@ def _decoded(clf: Classifier, paths: list[Path]) -> Iterator[tuple[list[int], np
     batch, idx = [], []
     for i, p in enumerate(paths):
         try:
-            batch.append(clf.preprocess(load_rgb(p)))
+            batch.append(clf.preprocess(clf.preprocess.load(p)))
             idx.append(i)
         except EdgeError:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from edge.cli.main import app
@@ -62,3 +63,12 @@ def test_infer_applies_a_device_profile(tiny_export, tiny_data):
     result = runner.invoke(infer_app, [str(tiny_export / "model.onnx"), str(tiny_data / "daisy"), "--device",
                                        "raspberry-pi-4", "--json"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", ["raspberry-pi-4", "raspberry-pi-5", "generic-arm64"])
+def test_arm_profiles_build_litert_and_never_openvino(name):
+    from edge.devices.profiles import get_profile
+
+    profile = get_profile(name)  # what `edge export --for NAME` builds
+    assert profile.formats[0] == "tflite"
+    assert not any(f.startswith("openvino") for f in profile.formats) and "simulation mode" in profile.avoid
