@@ -2,11 +2,15 @@
 
 LiteRT's own PT2E quantizer with its symmetric per-channel config: int8 weights symmetric per
 output channel, int8 activations per tensor, calibrated on the export's calibration photos: the
-scheme XNNPACK's QS8 kernels run. The input and both outputs stay float32 (a quantize op at the
-input, dequantize ops at the outputs), so the runtime feeds the same tensor as to every format.
+scheme XNNPACK's QS8 kernels run. The converter quantizes the interface (int8 input and logits,
+scale and zero point in the tensor details); LiteRTBackend maps float32 in and out with them.
 The unknown score's own ops are left unannotated, so they run in float (see score_path): a
 quantized score is clipped to the in-class range and far images stop being rejected.
 `int8_search.search` tries the settings in order under `--max-drop`, as for ONNX and OpenVINO.
+
+Open problem (issue 21): on flowers5 Lite0 the torch-simulated PT2E graph agrees 97.5% with FP32 on
+40 photos, the converted flatbuffer 77.5% (80% without XNNPACK), 47% on all 300 check photos: the
+loss is in litert-torch's lowering. The search reports it over budget, so nothing runs it.
 """
 
 from __future__ import annotations
@@ -30,27 +34,15 @@ ANNOTATION = "quantization_annotation"  # torchao's Q_ANNOTATION_KEY
 class Setting:
     name: str
     histogram: bool = True  # activation ranges from LiteRT's HistogramObserver (else min/max)
-    float_edges: bool = False  # keep the first conv and the classifier in float
 
 
 SETTINGS = (  # in order of preference: the first within budget wins
     Setting("pt2e-symmetric-per-channel-minmax", histogram=False),
     Setting("pt2e-symmetric-per-channel-histogram"),
-    Setting("pt2e-symmetric-per-channel-histogram-float-edges", float_edges=True),
-)
+)  # (first conv + classifier left in float, as ONNX INT8 tries: unannotating a conv fails in litert-torch 0.10)
 # The PT2E graph calibrates at ~0.4 s an image on 2 busy cores (MinMax; HistogramObserver 0.9 s):
 # every 4th-5th of the class-balanced calibration photos, in batches, keeps it to tens of seconds.
 CALIBRATION_IMAGES, BATCH = 64, 32
-
-
-def _float_nodes(graph, float_edges: bool) -> set:
-    """fx nodes left in float: the score's own ops; with float_edges also the first conv and last linear."""
-    keep = score_path.fx_nodes(graph)
-    if float_edges:
-        calls = [n for n in graph.nodes if n.op == "call_function"]
-        keep |= {next((n for n in calls if "conv" in str(n.target)), None),
-                 next((n for n in reversed(calls) if "linear" in str(n.target)), None)} - {None}
-    return keep
 
 
 def _quantizer(s: Setting):
@@ -59,7 +51,7 @@ def _quantizer(s: Setting):
     class Quantizer(pq.PT2EQuantizer):
         def annotate(self, model):
             model = super().annotate(model)
-            for node in _float_nodes(model.graph, s.float_edges):
+            for node in score_path.fx_nodes(model.graph):
                 node.meta.pop(ANNOTATION, None)
             return model
 
