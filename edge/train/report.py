@@ -99,7 +99,7 @@ def plot_cv(scores: dict[str, float], chosen: str, photos: int, estimate: dict, 
     ax.set_xlim(max(0, low - 5), 100)  # a window wider than the intervals: one photo is no cliff
     ax.set_title(f"estimated accuracy on unseen photos {100 * estimate['estimated_accuracy']:.1f}% "
                  f"({estimate['estimate_method']}); head settings are selection figures", fontsize=9)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)  # the points sit near the top of the range, the legend clear of them
     _savefig(fig, path)
     plt.close(fig)
 
