@@ -164,7 +164,7 @@ def test_12_unreadable_zoo_photos_are_skipped_and_checks_never_calibrate(tmp_pat
 def test_12_resume_on_a_finished_run_is_refused(tmp_path):
     from edge.train.session import resolve_resume_config
 
-    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "config.json").write_text('{"data": "photos"}')
     (tmp_path / "metrics.json").write_text("{}")
     with pytest.raises(EdgeError, match="this run finished"):
         resolve_resume_config(tmp_path)

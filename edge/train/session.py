@@ -63,10 +63,11 @@ def resolve_resume_config(out: Path) -> TrainConfig:
     path = out / "config.json"
     if not path.is_file():
         raise EdgeError(f"{out}: nothing to resume (no config.json); start the run without --resume")
+    cfg = load_config(path, {"out": str(out)})  # a broken config is named first
     if (out / "metrics.json").is_file():  # written last, once the run has finished
         raise EdgeError(f"{out}: this run finished (it has metrics.json); nothing to resume: train a new run, "
                         "or replace this one with --force instead of --resume")
-    return load_config(path, {"out": str(out)})
+    return cfg
 
 
 def open_session(cfg: TrainConfig, resume: bool, log: Callable[[str], None]) -> Session:

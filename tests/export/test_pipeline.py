@@ -67,7 +67,7 @@ def _export(*args):
 def test_bad_inputs_are_one_line_errors(tiny_run, tmp_path):
     cases = {
         "not found": [str(tmp_path / "nope"), "--out", str(tmp_path / "o")],
-        "unknown format 'tflite'": [str(tiny_run), "--out", str(tmp_path / "o"), "--format", "tflite"],
+        "unknown format 'tflite-fp64'": [str(tiny_run), "--out", str(tmp_path / "o"), "--format", "tflite-fp64"],
     }
     (tmp_path / "trunc.pt").write_bytes((tiny_run / "checkpoint.pt").read_bytes()[:1000])
     cases["not a readable checkpoint"] = [str(tmp_path / "trunc.pt"), "--out", str(tmp_path / "o")]

@@ -86,9 +86,9 @@ def test_bad_artifacts(tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     with pytest.raises(EdgeError, match="cannot load"):
         Classifier(tmp_path / "junk.onnx")
-    (tmp_path / "m.tflite").write_bytes(b"x")
+    (tmp_path / "m.pb").write_bytes(b"x")
     with pytest.raises(EdgeError, match="unknown model type"):
-        Classifier(tmp_path / "m.tflite")
+        Classifier(tmp_path / "m.pb")
 
 
 def test_softmax_is_stable():
