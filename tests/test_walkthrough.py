@@ -193,3 +193,24 @@ def test_every_command_is_a_few_lines():
         body = getattr(callback, "body", callback)
         lines = len(inspect.getsourcelines(body)[0])
         assert lines <= 30, f"edge {' '.join(path)}: {body.__qualname__} has {lines} lines"
+
+
+def test_6_tables_say_agreement_not_accuracy_on_photos_the_head_was_trained_on():
+    from edge.bench.report import columns, markdown, quality
+
+    result = {"images": 120, "photos_held_out": False, "run": "r", "created": "now", "accuracy_photos_note": "x",
+              "machine": {"cpu": "c", "arch": "x86_64", "cores": 2, "threads": 2, "isa": [], "model_gflops": 1,
+                          "peak_fp32_gflops": 1, "peak_int8_gops": 1, "memory_gbs": 1},
+              "rows": [{"format": "onnx", "accuracy": 1.0, "top1_agreement": 1.0}]}
+    assert "accuracy" not in columns(result) and quality(result)[0] == "top1_agreement"
+    assert "| accuracy |" not in markdown(result) and "trained on" in quality(result)[1]
+    held_out = {**result, "photos_held_out": True}
+    assert "accuracy" in columns(held_out) and quality(held_out) == ("accuracy", "accuracy on 120 held-out photos")
+
+
+def test_13_with_nothing_to_calibrate_every_photo_checks(tiny_run):
+    from edge.export.pipeline import load_run
+
+    every = load_run(tiny_run, None, calibration_size=0)
+    some = load_run(tiny_run, None, calibration_size=6)
+    assert not every.calibration_paths and len(every.check_paths) == len(some.check_paths) + 6

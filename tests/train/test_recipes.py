@@ -129,6 +129,7 @@ def test_recipe_run_checkpoint_rebuilds_the_fitted_model(recipe_run):
     assert logits.shape == (2, 3) and score.shape == (2,)
 
 
+@pytest.mark.slow  # ~60 s: two backbones through every exporter, INT8 searches included
 def test_multi_backbone_run_exports_as_one_graph_in_every_format(tmp_path, tiny_data, monkeypatch):
     """--model a+b alone (features cached): one ONNX graph with the resize inside, FP32 and INT8 checked."""
     import onnx
