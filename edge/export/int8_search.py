@@ -9,6 +9,7 @@ the same run now pick the same settings, and the search costs one candidate inst
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,18 @@ def winner(job: ExportJob, format_name: str, candidates: list[Candidate], runtim
     job.notes[format_name] = {"settings": best["settings"], "within_budget": within, "budget_points": job.budget,
                               "candidates": public(tried)}
     return best["path"]
+
+
+def keep_winner(job: ExportJob, format_name: str, candidates: list[Candidate], runtime: str, workdir: Path,
+                suffix: str, embed_manifest: Callable) -> Path:
+    """For one-file INT8 formats (ONNX, TFLite): search, copy the winner to the format's path, remove the
+    candidates, embed the INT8 manifest."""
+    best = winner(job, format_name, candidates, runtime, workdir, suffix)
+    path = job.artifact(format_name)
+    shutil.copyfile(best, path)
+    shutil.rmtree(workdir)
+    embed_manifest(path, job.manifest.with_updates(precision="int8"))
+    return path
 
 
 def public(rows: list[dict]) -> list[dict]:

@@ -16,7 +16,6 @@ once, are no longer among the candidates.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -112,9 +111,4 @@ def export(job: ExportJob) -> Path:
     pre = workdir / "model.pre.onnx"
     quant_pre_process(str(job.artifact("onnx")), str(pre))
     candidates = [int8_search.Candidate(s.name, partial(_quantize, pre, job, s)) for s in SETTINGS]
-    best = int8_search.winner(job, "onnx-int8", candidates, "onnxruntime", workdir, ".onnx")
-    path = job.artifact("onnx-int8")
-    shutil.copyfile(best, path)
-    shutil.rmtree(workdir)
-    embed_manifest(path, job.manifest.with_updates(precision="int8"))
-    return path
+    return int8_search.keep_winner(job, "onnx-int8", candidates, "onnxruntime", workdir, ".onnx", embed_manifest)

@@ -15,7 +15,6 @@ loss is in litert-torch's lowering. The search reports it over budget, so nothin
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -87,9 +86,4 @@ def _quantize(job: ExportJob, s: Setting, out: Path) -> Path:
 def export(job: ExportJob) -> Path:
     workdir = job.path(".litert/x").parent
     candidates = [int8_search.Candidate(s.name, partial(_quantize, job, s)) for s in SETTINGS]
-    best = int8_search.winner(job, "tflite-int8", candidates, "litert", workdir, ".tflite")
-    path = job.artifact("tflite-int8")
-    shutil.copyfile(best, path)
-    shutil.rmtree(workdir)
-    embed_manifest(path, job.manifest.with_updates(precision="int8"))
-    return path
+    return int8_search.keep_winner(job, "tflite-int8", candidates, "litert", workdir, ".tflite", embed_manifest)
