@@ -39,11 +39,13 @@ FORMATS: dict[str, ArtifactFormat] = {f.name: f for f in (
                    fp32_sibling="openvino", requires=("onnx", "openvino"), options=("max_drop",)),
     ArtifactFormat(name="tflite", path="model.tflite", backend="litert"),
     ArtifactFormat(name="tflite-int8", path="model.int8.tflite", backend="litert", int8=True, fp32_sibling="tflite",
-                   options=("max_drop",)),
+                   requires=("tflite",), options=("max_drop",)),
     ArtifactFormat(name="ncnn", path="ncnn/model.ncnn.param", backend="ncnn"),
 )}
-FP32_DEFAULT = ("torchscript", "onnx", "openvino")
-INT8_DEFAULT = ("onnx-int8", "openvino-int8")
+FP32_DEFAULT = ("torchscript", "onnx", "openvino", "tflite")
+INT8_DEFAULT = ("onnx-int8", "openvino-int8", "tflite-int8")
+# Defaults built only where their converter is installed (the litert extra): others ask with --format.
+CONVERTER = {"tflite": "litert_torch", "tflite-int8": "litert_torch"}
 OPTION_FLAGS = {"max_drop": "--max-drop", "fp16_weights": "--fp16-weights"}
 
 
@@ -67,13 +69,19 @@ def runtime_preference() -> list[ArtifactFormat]:
 
 def resolve_formats(names: list[str] | None, int8: bool) -> list[ArtifactFormat]:
     """Requested formats plus what they are built from, in build order."""
-    wanted = list(names) if names else list(FP32_DEFAULT)
+    wanted = list(names) if names else [n for n in FP32_DEFAULT if converter_installed(n)]
     if int8:
-        wanted += [n for n in INT8_DEFAULT if n not in wanted]
+        wanted += [n for n in INT8_DEFAULT if n not in wanted and converter_installed(n)]
     needed = {get_format(n).name for n in wanted}
     for name in wanted:
         needed.update(FORMATS[name].requires)
     return [f for name, f in FORMATS.items() if name in needed]
+
+
+def converter_installed(name: str) -> bool:
+    from importlib.util import find_spec
+
+    return name not in CONVERTER or find_spec(CONVERTER[name]) is not None
 
 
 def check_options(chosen: list[ArtifactFormat], given: dict[str, object]) -> None:

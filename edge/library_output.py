@@ -31,3 +31,29 @@ def third_party_output() -> Iterator[None]:
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         yield
+
+
+@contextlib.contextmanager
+def native_output() -> Iterator[None]:
+    """Also swallow what C++ libraries write straight to file descriptors 1 and 2 (absl and TensorFlow
+    Lite's INFO lines during a LiteRT conversion or interpreter start), unless verbose. Exceptions still
+    propagate; only the text they did not raise is lost."""
+    if _verbose:
+        yield
+        return
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])

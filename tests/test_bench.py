@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from edge.cli.main import app
@@ -52,7 +54,20 @@ def test_pipeline_ceiling_counts_preprocessing_core_time():
     assert ceiling_ips(500.0, 0.0, 2) == 500.0
 
 
-def test_peers_are_rows_marked_peer_with_their_floor(tiny_run, tiny_export, tmp_path):
+@pytest.fixture(params=["our-onnx-as-source", pytest.param("torch.onnx.export", marks=pytest.mark.slow)])
+def peer_source(request, tiny_export, monkeypatch):
+    """The fast suite starts the peers from our ONNX file: torch.onnx.export (dynamo) alone took 15-28 s."""
+    if request.param == "our-onnx-as-source":
+        import shutil
+
+        from edge.bench import peers
+
+        monkeypatch.setattr(peers, "_plain_onnx", lambda model, size, path: shutil.copyfile(
+            tiny_export / "model.onnx", path))
+    return request.param
+
+
+def test_peers_are_rows_marked_peer_with_their_floor(tiny_run, tiny_export, tmp_path, peer_source):
     out = tmp_path / "bench"
     result = runner.invoke(app, ["bench", str(tiny_run), "--export-dir", str(tiny_export), "--out", str(out),
                                  "--formats", "onnx-int8", "--repeats", "5", "--peers"])

@@ -84,7 +84,7 @@ def _parity(backend, job: ExportJob) -> dict:
 
 def _references(model, manifest: Manifest, val_x: np.ndarray) -> dict:
     """PyTorch's outputs, computed once for every format's parity check."""
-    torch_model = TorchBackend(model)
+    torch_model = TorchBackend.channels_last_copy(model)
     if not manifest.unknown:
         return {"reference_logits": parity.batched(torch_model.run, val_x)}
     unknown_x = synthetic_unknowns(manifest)

@@ -62,3 +62,42 @@ def fx_nodes(graph) -> set:
         return set()
     logits, score = (_ancestors(r, lambda n: n.all_input_nodes) for r in results[:2])
     return score - logits
+
+
+
+def _tflite_graph(model_path: Path):
+    """Subgraph 0 of a .tflite file (AI Edge Quantizer's object API), its ops' names, their AEQ scopes,
+    and the tensors each output needs."""
+    from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
+
+    model = tfl.read_model(Path(model_path))
+    graph = model.subgraphs[0]
+    producer = {int(t): op for op in graph.operators for t in op.outputs}
+
+    def parents(tensor: int) -> list[int]:
+        op = producer.get(tensor)
+        return [] if op is None else [int(t) for t in op.inputs if t >= 0]
+
+    needs = [_ancestors(int(t), parents) for t in graph.outputs]
+    names = [tfl.TFL_OP_CODE_TO_NAME.get(model.operatorCodes[op.opcodeIndex].builtinCode) for op in graph.operators]
+    return graph, names, [tfl.get_op_scope(op, graph.tensors) for op in graph.operators], needs
+
+
+def tflite_scopes(model_path: Path) -> list[str]:
+    """AI Edge Quantizer scopes of the TFLite ops the second output needs and the logits do not."""
+    graph, _, scopes, needs = _tflite_graph(model_path)
+    if len(needs) < 2:
+        return []
+    only = needs[1] - needs[0]
+    return [scope for op, scope in zip(graph.operators, scopes) if any(int(t) in only for t in op.outputs)]
+
+
+def tflite_edge_scopes(model_path: Path) -> list[str]:
+    """Scopes of the first CONV_2D and of the classifier (the last FULLY_CONNECTED the logits need)."""
+    from ai_edge_quantizer.qtyping import TFLOperationName as Op
+
+    graph, names, scopes, needs = _tflite_graph(model_path)
+    convs = [s for name, s in zip(names, scopes) if name == Op.CONV_2D]
+    heads = [s for op, name, s in zip(graph.operators, names, scopes)
+             if name == Op.FULLY_CONNECTED and any(int(t) in needs[0] for t in op.outputs)]
+    return convs[:1] + heads[-1:]

@@ -14,13 +14,13 @@ import torch
 
 from edge.export.job import ExportJob
 from edge.export.tflite_meta import embed_manifest, import_litert_torch
-from edge.library_output import third_party_output
+from edge.library_output import native_output, third_party_output
 
 
 def convert(module: torch.nn.Module, job: ExportJob, path: Path, **options) -> Path:
     """litert_torch.convert on a batch-1 example, written to `path` (options: quant_config)."""
     litert_torch = import_litert_torch()
-    with warnings.catch_warnings(), third_party_output(), torch.no_grad():
+    with warnings.catch_warnings(), third_party_output(), native_output(), torch.no_grad():
         warnings.simplefilter("ignore")
         edge_model = litert_torch.convert(module, (torch.zeros(1, *job.input_shape),), **options)
         edge_model.export(str(path))

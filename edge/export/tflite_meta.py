@@ -32,10 +32,10 @@ def embed_manifest(path: Path, manifest: Manifest) -> None:
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
-    if any(getattr(b, "offset", 0) for b in model.buffers or []):
-        raise EdgeError(f"{path}: weights stored outside the flatbuffer; cannot embed the manifest")
-    model.metadata = [m for m in model.metadata or [] if m.name != MANIFEST_KEY]
+    content = path.read_bytes()
+    model = schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
+    _inline_buffers(model, content)
+    model.metadata = [m for m in model.metadata or [] if m.name not in (MANIFEST_KEY, MANIFEST_KEY.encode())]
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(manifest.to_json().encode("utf-8"), dtype=np.uint8)
     model.buffers.append(buffer)
@@ -45,3 +45,12 @@ def embed_manifest(path: Path, manifest: Manifest) -> None:
     builder = flatbuffers.Builder(path.stat().st_size + 1024)
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
     path.write_bytes(bytes(builder.Output()))
+
+
+def _inline_buffers(model, content: bytes) -> None:
+    """Move weights stored after the flatbuffer (buffer offset + size, as AI Edge Quantizer writes any
+    model over 256 KB) back inside it: repacking would leave those offsets pointing at nothing."""
+    for buffer in model.buffers or []:
+        if getattr(buffer, "offset", 0) > 1:
+            buffer.data = np.frombuffer(content[buffer.offset : buffer.offset + buffer.size], dtype=np.uint8)
+            buffer.offset = buffer.size = 0

@@ -12,6 +12,7 @@ import numpy as np
 from edge.errors import EdgeError, did_you_mean, short_reason
 from edge.export_dir import MANIFEST_FILE, ExportDir
 from edge.formats import ArtifactFormat
+from edge.library_output import native_output
 from edge.manifest import MANIFEST_KEY, Manifest
 
 
@@ -164,7 +165,8 @@ class LiteRTBackend(Backend):
         except ImportError:
             raise EdgeError(f"{self.path}: {missing_library(self)}") from None
         try:
-            interpreter = Interpreter(model_path=str(self.path), num_threads=self.threads or 1)
+            with native_output():  # TFLite prints "INFO: Created TensorFlow Lite XNNPACK delegate" on fd 2
+                interpreter = Interpreter(model_path=str(self.path), num_threads=self.threads or 1)
         except (ValueError, RuntimeError) as exc:
             raise EdgeError(f"{self.path}: LiteRT cannot load this model ({short_reason(exc)})") from None
         key, signature = next(iter(interpreter.get_signature_list().items()))

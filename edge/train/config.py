@@ -92,6 +92,9 @@ class TrainConfig:
             raise EdgeError(f"--unknown-score must be one of {', '.join(UNKNOWN_SCORES)}, got '{self.unknown_score}'")
         if self.max_cost < 1.0:
             raise EdgeError("--max-cost is in units of EfficientNet-Lite0's FLOPs and must be >= 1")
+        if (self.max_cost > 1.0 or self.target_device) and self.strategy == "finetune":
+            raise EdgeError("--max-cost and --target-device compare frozen-backbone recipes; --strategy finetune "
+                            "trains --model alone: drop one of them")
         if self.cv_folds < 2:
             raise EdgeError("config 'cv_folds' must be >= 2")
         if self.epochs is not None and self.epochs < 1:

@@ -238,10 +238,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, force: bool = False,
 
 
 def _run_phases(s: Session, resume: bool, timings: dict) -> Evaluation:
-    from edge.train import recipe_head
+    from edge.train import recipe_head, recipes
 
     if recipe_head.wanted(s):  # --max-cost above 1, or --model a+b: recipes on cached features
         return recipe_head.recipe_head(s, timings)
+    if recipes.searching(s.cfg):
+        s.log(f"recipes are compared on frozen features only; this run is {s.plan.name}, so it trains "
+              f"{s.cfg.model} alone and the cost budget is not used")
     if s.plan.head_phase and s.cfg.cache_features:
         return frozen_head(s, timings)
     if s.plan.head_phase:

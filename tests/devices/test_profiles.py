@@ -70,5 +70,5 @@ def test_arm_profiles_build_litert_and_never_openvino(name):
     from edge.devices.profiles import get_profile
 
     profile = get_profile(name)  # what `edge export --for NAME` builds
-    assert profile.formats[0] == "tflite"
+    assert profile.formats[:2] == ("tflite-int8", "tflite")
     assert not any(f.startswith("openvino") for f in profile.formats) and "simulation mode" in profile.avoid

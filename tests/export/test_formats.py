@@ -151,3 +151,17 @@ def test_options_are_checked_against_the_table(formats, options, message):
 
     with pytest.raises(EdgeError, match=message):
         check_options(resolve_formats(formats, False), options)
+
+
+def test_defaults_add_litert_only_where_its_converter_is_installed(monkeypatch):
+    import importlib.util
+
+    from edge.formats import resolve_formats
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: real(name) if name != "litert_torch" else None)
+    assert [f.name for f in resolve_formats(None, True)] == ["torchscript", "onnx", "onnx-int8", "openvino",
+                                                              "openvino-int8"]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name == "litert_torch" else real(name))
+    assert {"tflite", "tflite-int8"} <= {f.name for f in resolve_formats(None, True)}
+    assert [f.name for f in resolve_formats(["tflite-int8"], False)] == ["tflite", "tflite-int8"]  # its FP32 input

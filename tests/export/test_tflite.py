@@ -51,7 +51,7 @@ def test_tflite_int8_search_keeps_the_score_in_float(fp32):
     assert notes["settings"] in {s.name for s in tflite_int8.SETTINGS}
     assert all(not row["within_budget"] for row in notes["candidates"][:-1])  # best-first, as for ONNX/OpenVINO
     logits, scores = outputs("litert", path, job)
-    assert parity.compare(logits, job.reference_logits, job.val_y)["top1_agreement"] >= 0.75
+    assert parity.compare(logits, job.reference_logits, job.val_y)["top1_agreement"] >= 0.98
     # noise lies far below the in-class scores: a quantized score path would clip it up into their range
     far = slice(len(job.val_x), None)
     assert np.abs(scores[far] - job.reference_unknown[far]).max() < 0.05

@@ -25,9 +25,10 @@ def open_set_export(tmp_path_factory):
     data = make_dataset(root / "data", 6)
     assert runner.invoke(app, ["train", str(data), "--out", str(root / "run"), "--model", "mobilenet_v3_small",
                                *FAST]).exit_code == 0
+    # not openvino-int8: on this random-init model it misses the budget and NNCF's accuracy control took
+    # 100 s; tests/test_end_to_end.py checks every INT8 format's unknown decisions on real photos
     result = runner.invoke(app, ["export", str(root / "run"), "--out", str(root / "export"), "--format", "onnx",
-                                 "--format", "onnx-int8", "--format", "openvino", "--format", "openvino-int8",
-                                 "--calibration-size", "6"])
+                                 "--format", "onnx-int8", "--format", "openvino", "--calibration-size", "6"])
     assert result.exit_code == 0, result.output
     return root
 
@@ -127,7 +128,7 @@ def test_an_unknown_score_name_is_refused_in_one_line(tmp_path):
 
 
 @pytest.mark.openvino
-def test_int8_leaves_the_score_path_in_float(open_set_export):
+def test_int8_leaves_the_score_path_in_float(open_set_export, tmp_path):
     """Quantizing the score clips far-away images up into the in-class range (they were all kept)."""
     import onnx
     import openvino as ov
@@ -142,12 +143,26 @@ def test_int8_leaves_the_score_path_in_float(open_set_export):
     assert {"Gemm", "Conv"}.isdisjoint({n.op_type for n in graph.node if n.name in float_nodes})
     quantized = {n.input[0] for n in graph.node if n.op_type == "QuantizeLinear"}
     assert not quantized & {out for n in graph.node if n.name in float_nodes for out in n.output}
-    model = ov.Core().read_model(str(export / "openvino-int8" / "model.xml"))
+    model = ov.Core().read_model(str(_openvino_int8(tmp_path)))
     score_ops = set(score_path.openvino_ops(model))
     assert score_ops
     feeds_score = {op.input_value(i).get_node().get_type_name() for op in model.get_ordered_ops()
                    if op.get_friendly_name() in score_ops for i in range(op.get_input_size())}
     assert "FakeQuantize" not in feeds_score
+
+
+def _openvino_int8(tmp_path: Path) -> Path:
+    """NNCF's first setting on an open-set model (the search's accuracy-control fallback would take minutes)."""
+    from edge.export import onnx_fp32, openvino_fp32, openvino_int8
+    from tests.conftest import real_photos
+    from tests.export.litert_helpers import open_set_job
+
+    by_class = real_photos(4)
+    images = [p for paths in by_class.values() for p in paths]
+    job = open_set_job(images, [i for i, paths in enumerate(by_class.values()) for _ in paths], tmp_path)
+    onnx_fp32.export(job)
+    openvino_fp32.export(job)
+    return openvino_int8._quantize(job, next(iter(openvino_int8.SETTINGS)), tmp_path / "ov-int8")
 
 
 def test_a_model_without_a_score_has_no_score_path(tiny_export):

@@ -79,6 +79,8 @@ def test_budget_defaults_to_todays_behaviour_and_reads_device_profiles():
         recipes.budget(TrainConfig(target_device="x86-laptop", max_cost=2))
     with pytest.raises(EdgeError):
         TrainConfig(max_cost=0.5).validate()
+    with pytest.raises(EdgeError, match="--strategy finetune trains --model alone"):
+        TrainConfig(data="d", out="o", max_cost=3, strategy="finetune").validate()
 
 
 def test_costs_count_every_branch_at_its_size():
