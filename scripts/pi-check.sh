@@ -2,6 +2,7 @@
 # make pi-check: run the torch-free runtime inside an emulated 64-bit ARM Debian (Raspberry Pi OS
 # is Debian bookworm arm64) and compare its predictions with this machine's, image by image.
 # Needs root (debootstrap, chroot, binfmt). Slow (~10 min the first time); the root is cached in .pi/.
+# PI_MODELS="model.tflite model.int8.tflite" checks only those artifacts (each takes minutes under qemu).
 set -euo pipefail
 EXPORT=${1:-exports/flowers5}
 DATA=${2:-../shared/data/flowers5}
@@ -78,7 +79,7 @@ mkdir -p "$OUT"
 status=0
 # Pi 4: Cortex-A72 (no dot product); Pi 5: Cortex-A76 (dot product, no i8mm).
 for cpu in cortex-a72 cortex-a76; do
-  for model in model.onnx model.int8.onnx openvino-int8/model.xml model.tflite model.int8.tflite ncnn/model.ncnn.param; do
+  for model in ${PI_MODELS:-model.onnx model.int8.onnx openvino-int8/model.xml model.tflite model.int8.tflite ncnn/model.ncnn.param}; do
     tag="$cpu-$(echo "$model" | tr '/.' '__')"
     if [ ! -f "$ROOT/work/model/$model" ]; then
       echo "pi-check $tag: cannot run here (not in $EXPORT; export its format first)" | tee "$OUT/$tag.skipped"

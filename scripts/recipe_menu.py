@@ -71,7 +71,8 @@ def main() -> None:
                           "reference": cfg.model, "interval": "Nadeau-Bengio corrected resampled t over the "
                           f"{args.repeats}x{cfg.cv_folds} paired fold differences; gain_ci95_bootstrap_photos: "
                           "percentile bootstrap over photos, for comparison (ignores training-set variation)",
-                          "head": "L2 logistic regression, each recipe's strength chosen once by 5-fold CV on the photos compared",
+                          "head": "L2 logistic regression, each recipe's strength chosen once by 5-fold CV on the "
+                                  "photos compared",
                           "menu": menu, "resize_cost": resize, "extract_seconds": round(extract, 1),
                           "compare_seconds": round(time.perf_counter() - start, 1),
                           "fold_accuracy": {k: [round(float(a), 4) for a in v]

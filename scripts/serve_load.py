@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.atomic import write_json  # noqa: E402
+from edge.devices.tune import machine_name  # noqa: E402
 
 HOST = "127.0.0.1"
 
@@ -306,13 +306,6 @@ def viewer_check(artifact: Path, paths: list[Path], workdir: Path, frames: int, 
             "cpu_per_frame_ratio_no_viewers_vs_two": round(float(cpu_ratio), 3), "target": ">= 0.90"}
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 def checks(result: dict) -> dict:
     folder = result["folder_pipeline"]["img_per_s"]
     rows = {r["clients"]: r for r in result["server"]["levels"]}
@@ -380,7 +373,7 @@ def main() -> int:
     paths = photos(args.data)
     bodies = [p.read_bytes() for p in paths]
     settings = [(8, 2), (16, 2), (8, 3), (32, 2)]
-    result = {"artifact": str(artifact), "photos": len(paths), "cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)),
+    result = {"artifact": str(artifact), "photos": len(paths), "cpu": machine_name(), "cores": len(os.sched_getaffinity(0)),
               "command": " ".join(["python", *sys.argv]), "folder_pipeline": folder_rate(artifact, paths, settings)}
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         result["server"] = load_levels(artifact, bodies, args.levels, args.seconds, args.max_requests,

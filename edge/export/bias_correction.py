@@ -17,7 +17,6 @@ import numpy as np
 
 def _conv_means(model, outputs: list[str], x: np.ndarray, threads: int, batch: int = 16) -> dict[str, np.ndarray]:
     """Per-channel mean of each named tensor (N, C, H, W) over the images."""
-    import onnx
     import onnxruntime as ort
 
     probe = _needed_part(model, outputs)

@@ -37,7 +37,9 @@ class Setting:
     bias_correction: bool = False  # move each conv's mean output error into its bias
 
 
-BIAS_CORRECTION_IMAGES = 32  # calibration images used to measure the per-channel mean errors
+# calibration images that measure the per-channel mean errors (one graph pass per conv each): on flowers5
+# Lite0, 16 gave the same agreement (100%) and drop (0.0) as 32, in 39 s instead of 54 s
+BIAS_CORRECTION_IMAGES = 16
 CHUNK = 32  # at most this many calibration images' activations are held at once
 
 SETTINGS = (  # in order of preference: the first within budget wins

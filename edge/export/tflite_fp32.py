@@ -17,12 +17,12 @@ from edge.export.tflite_meta import embed_manifest, import_litert_torch
 from edge.library_output import native_output, third_party_output
 
 
-def convert(module: torch.nn.Module, job: ExportJob, path: Path, **options) -> Path:
-    """litert_torch.convert on a batch-1 example, written to `path` (options: quant_config)."""
+def convert(module: torch.nn.Module, job: ExportJob, path: Path) -> Path:
+    """litert_torch.convert on a batch-1 example, written to `path`."""
     litert_torch = import_litert_torch()
     with warnings.catch_warnings(), third_party_output(), native_output(), torch.no_grad():
         warnings.simplefilter("ignore")
-        edge_model = litert_torch.convert(module, (torch.zeros(1, *job.input_shape),), **options)
+        edge_model = litert_torch.convert(module, (torch.zeros(1, *job.input_shape),))
         edge_model.export(str(path))
     return path
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import EdgeError
+from edge.library_output import native_output
 from edge.manifest import MANIFEST_KEY, Manifest
 
 FILE_IDENTIFIER = b"TFL3"
@@ -21,7 +22,8 @@ FILE_IDENTIFIER = b"TFL3"
 def import_litert_torch():
     """litert-torch, or a one-line error naming the extra that installs it."""
     try:
-        import litert_torch
+        with native_output():  # its TensorFlow import logs absl and oneDNN lines straight to fd 2
+            import litert_torch
     except ImportError:
         raise EdgeError("tflite export needs litert-torch: pip install 'edge-classifier[litert]'") from None
     return litert_torch

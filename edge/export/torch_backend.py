@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from edge.errors import EdgeError
-from edge.runtime.backends import Backend
+from edge.runtime.backend_base import Backend
 
 
 class TorchBackend(Backend):

@@ -12,41 +12,9 @@ import numpy as np
 from edge.errors import EdgeError, did_you_mean, short_reason
 from edge.export_dir import MANIFEST_FILE, ExportDir
 from edge.formats import ArtifactFormat
-from edge.library_output import native_output
 from edge.manifest import MANIFEST_KEY, Manifest
-
-
-class Backend:
-    name = "base"
-    library = ""  # the Python package load() imports: checked before an export folder offers the artifact
-    extra = ""  # the pip extra that installs it
-
-    def __init__(self, path: str | Path, threads: int | None = None, precision: str | None = None,
-                 spin_wait: bool = True):
-        self.path = Path(path)
-        self.threads = threads
-        self.precision = precision  # OpenVINO inference precision hint ("f32" keeps FP32 exact)
-        # ONNX Runtime's worker threads busy-wait between runs: the lowest latency when the model
-        # has the CPU to itself, but stolen time when decode threads need the cores (folders).
-        self.spin_wait = spin_wait
-
-    def load(self) -> Backend:
-        raise NotImplementedError
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """(N, ...) float32 inputs -> (N, classes) float32 logits."""
-        return self.run_all(batch)[0]
-
-    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
-        """Every output: logits first, then (when the model has it) the unknown score (N,)."""
-        raise NotImplementedError
-
-    def output_count(self) -> int:
-        raise NotImplementedError
-
-    def embedded_manifest(self) -> str | None:
-        """The manifest JSON stored inside the artifact, if any."""
-        return None
+from edge.runtime.arm_backends import LiteRTBackend, NcnnBackend
+from edge.runtime.backend_base import Backend, missing_library
 
 
 class OnnxRuntimeBackend(Backend):
@@ -152,111 +120,9 @@ class OpenVINOBackend(Backend):
         return None
 
 
-class LiteRTBackend(Backend):
-    """TFLite through LiteRT's interpreter, with XNNPACK (its default delegate) on `threads` threads.
-    The converted model has batch 1 (as a camera runs it), so a batch runs image by image."""
-
-    name = "litert"
-    library, extra = "ai_edge_litert", "tflite"
-
-    def load(self) -> LiteRTBackend:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            raise EdgeError(f"{self.path}: {missing_library(self)}") from None
-        try:
-            with native_output():  # TFLite prints "INFO: Created TensorFlow Lite XNNPACK delegate" on fd 2
-                interpreter = Interpreter(model_path=str(self.path), num_threads=self.threads or 1)
-        except (ValueError, RuntimeError) as exc:
-            raise EdgeError(f"{self.path}: LiteRT cannot load this model ({short_reason(exc)})") from None
-        key, signature = next(iter(interpreter.get_signature_list().items()))
-        self.runner = interpreter.get_signature_runner(key)
-        self.input_name, self.outputs = signature["inputs"][0], signature["outputs"]  # logits, then the score
-        # A full-integer model takes and gives int8 (the converter quantizes its interface): the scale
-        # and zero point in its tensor details map float32 in and out, as its own first op would.
-        self.input_detail = self.runner.get_input_details()[self.input_name]
-        self.output_details = self.runner.get_output_details()
-        self.lock = threading.Lock()  # one interpreter: one invocation at a time
-        return self
-
-    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
-        with self.lock:
-            rows = [self.runner(**{self.input_name: _quantize(batch[i : i + 1], self.input_detail)})
-                    for i in range(len(batch))]
-        return [np.concatenate([_dequantize(row[name], self.output_details[name]) for row in rows])
-                for name in self.outputs]
-
-    def output_count(self) -> int:
-        return len(self.outputs)
-
-    def embedded_manifest(self) -> str | None:
-        """The flatbuffer's `metadata` entry MANIFEST_KEY (written by edge.export.tflite_meta)."""
-        from ai_edge_litert import schema_py_generated as schema
-
-        model = schema.Model.GetRootAs(self.path.read_bytes(), 0)
-        for i in range(model.MetadataLength()):
-            if model.Metadata(i).Name() == MANIFEST_KEY.encode():
-                return model.Buffers(model.Metadata(i).Buffer()).DataAsNumpy().tobytes().decode("utf-8")
-        return None
-
-
-def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
-    scale, zero = detail["quantization"]
-    if not scale:
-        return x.astype(detail["dtype"], copy=False)
-    info = np.iinfo(detail["dtype"])
-    return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(detail["dtype"])
-
-
-def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
-    scale, zero = detail["quantization"]
-    return (y.astype(np.float32) - zero) * np.float32(scale) if scale else y.astype(np.float32, copy=False)
-
-
-class NcnnBackend(Backend):
-    """ncnn (model.ncnn.param + .bin, FP32 weights). Its FP16 storage and arithmetic stay at ncnn's
-    defaults (on where the CPU has them, e.g. a Pi 5's Cortex-A76); precision "f32" turns them off."""
-
-    name = "ncnn"
-    library, extra = "ncnn", "ncnn"
-    FP16_OPTIONS = ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic")
-
-    def load(self) -> NcnnBackend:
-        try:
-            import ncnn
-        except ImportError:
-            raise EdgeError(f"{self.path}: {missing_library(self)}") from None
-        self.net, self.mat = ncnn.Net(), ncnn.Mat
-        self.net.opt.num_threads = self.threads or 1
-        for option in self.FP16_OPTIONS if self.precision == "f32" else ():
-            setattr(self.net.opt, option, False)
-        if self.net.load_param(str(self.path)) != 0 or self.net.load_model(str(self.path.with_suffix(".bin"))) != 0:
-            raise EdgeError(f"{self.path}: ncnn cannot load this model (or its .bin beside it); re-export it")
-        self.inputs, self.outputs = self.net.input_names(), self.net.output_names()
-        return self
-
-    def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
-        rows = []
-        for image in batch:  # ncnn runs one image (C, H, W) per extractor
-            with self.net.create_extractor() as extractor:
-                extractor.input(self.inputs[0], self.mat(np.ascontiguousarray(image)))
-                rows.append([np.array(extractor.extract(name)[1]) for name in self.outputs])
-        logits = np.stack([row[0].reshape(-1) for row in rows])
-        return [logits, *(np.array([row[j].reshape(-1)[0] for row in rows]) for j in range(1, len(self.outputs)))]
-
-    def output_count(self) -> int:
-        return len(self.outputs)
-
-
 BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvino": OpenVINOBackend,
                                       "litert": LiteRTBackend, "ncnn": NcnnBackend}
 SUFFIXES = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "litert", ".param": "ncnn"}
-
-
-def missing_library(backend: type[Backend] | Backend) -> str:
-    """What to install for a backend whose library is absent (one clause, for an error or a note)."""
-    how = f"pip install 'edge-classifier[{backend.extra}]'" if backend.extra else f"pip install {backend.library}"
-    return f"{backend.name} models need the {backend.library} package: {how}"
 
 
 def installed(backend_name: str) -> bool:

@@ -55,7 +55,11 @@ def test_tflite_int8_search_keeps_the_score_in_float(fp32):
     # noise lies far below the in-class scores: a quantized score path would clip it up into their range
     far = slice(len(job.val_x), None)
     assert np.abs(scores[far] - job.reference_unknown[far]).max() < 0.05
-    assert json.loads(parity.load_backend("litert", path, 1).embedded_manifest())["precision"] == "int8"
+    backend = parity.load_backend("litert", path, 1)
+    assert json.loads(backend.embedded_manifest())["precision"] == "int8"
+    # full-integer inside, float at the ends: int8 input, the classifier and both outputs float (not clipped)
+    assert backend.input_detail["dtype"] == np.int8
+    assert all(d["dtype"] == np.float32 for d in backend.output_details.values())
     assert path.stat().st_size < 0.5 * fp32[1].stat().st_size
 
 
