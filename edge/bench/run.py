@@ -17,6 +17,7 @@ from edge.errors import EdgeError
 from edge.export.parity import runner, size_mb
 from edge.export_dir import ExportDir
 from edge.formats import FORMATS, flag_slow_int8
+from edge.hashing import file_sha256
 from edge.train import api
 
 ALL = ["pytorch", *FORMATS]  # eager PyTorch, then every artifact of the format table
@@ -29,7 +30,7 @@ def _is_stale(run_dir: Path, export_dir: Path) -> bool:
     manifest = ExportDir(export_dir).manifest_path
     if not manifest.is_file():
         return True
-    return read_manifest(manifest).source_sha256 != api.file_sha256(run_dir / api.CHECKPOINT_NAME)
+    return read_manifest(manifest).source_sha256 != file_sha256(run_dir / api.CHECKPOINT_NAME)
 
 
 def _ensure_exports(run_dir: Path, export_dir: Path, names: list[str], log) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.export.score_path import ancestors
+
 
 def _conv_means(model, outputs: list[str], x: np.ndarray, threads: int, batch: int = 16) -> dict[str, np.ndarray]:
     """Per-channel mean of each named tensor (N, C, H, W) over the images."""
@@ -38,16 +40,15 @@ def _needed_part(model, outputs: list[str]):
     (measured on Lite0: the 50 passes took 52 s over the whole graph)."""
     import onnx
 
-    producer = {o: i for i, n in enumerate(model.graph.node) for o in n.output}
-    needed, todo = set(), list(outputs)
-    while todo:
-        i = producer.get(todo.pop())
-        if i is not None and i not in needed:
-            needed.add(i)
-            todo.extend(model.graph.node[i].input)
+    producer = {o: n for n in model.graph.node for o in n.output}
+
+    def parents(tensor: str) -> list[str]:
+        return list(producer[tensor].input) if tensor in producer else []
+
+    needed = set().union(*(ancestors(name, parents) for name in outputs))  # tensor names
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
-    kept = [n for i, n in enumerate(probe.graph.node) if i in needed]
+    kept = [n for n in probe.graph.node if needed.intersection(n.output)]
     used = {name for n in kept for name in n.input}
     weights = [w for w in probe.graph.initializer if w.name in used]  # ORT warns once for each unused one
     del probe.graph.node[:], probe.graph.output[:], probe.graph.initializer[:]

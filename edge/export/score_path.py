@@ -9,10 +9,12 @@ vector operations after the pooled features; in float it costs nothing measurabl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def _ancestors(start, parents) -> set:
+def ancestors(start, parents) -> set:
+    """`start` and everything `parents` reaches from it (a graph walk shared by every format)."""
     seen, todo = set(), [start]
     while todo:
         node = todo.pop()
@@ -35,7 +37,7 @@ def onnx_nodes(model_path: Path) -> list[str]:
         node = producer.get(name)
         return [] if node is None else [t for t in node.input if t]
 
-    logits, score = (_ancestors(o.name, parents) for o in graph.output[:2])
+    logits, score = (ancestors(o.name, parents) for o in graph.output[:2])
     return [node.name for node in graph.node if set(node.output) & (score - logits)]
 
 
@@ -48,15 +50,24 @@ def openvino_ops(model) -> list[str]:
     def parents(op) -> list:
         return [op.input_value(i).get_node() for i in range(op.get_input_size())]
 
-    logits, score = (_ancestors(r, parents) for r in results[:2])
+    logits, score = (ancestors(r, parents) for r in results[:2])
     only = {op.get_friendly_name() for op in score - logits
             if op.get_type_name() not in ("Constant", "Result", "Parameter")}
     return sorted(only)
 
 
-def _tflite_graph(model_path: Path):
-    """Subgraph 0 of a .tflite file (AI Edge Quantizer's object API), its ops' names, their AEQ scopes,
-    and the tensors each output needs."""
+@dataclass
+class TfliteOps:
+    """Subgraph 0 of a .tflite file as AI Edge Quantizer sees it: each op's name, scope and outputs."""
+
+    names: list  # TFLOperationName per op
+    scopes: list[str]  # AEQ's scope per op ("output names;"), what its recipe regexes match
+    outputs: list[set[int]]  # tensor indices each op writes
+    needs: list[set[int]]  # per graph output (logits, then the score): the tensors it is computed from
+    output_scope: str  # the graph-outputs pseudo-op's scope (quantized unless named float)
+
+
+def tflite_ops(model_path: Path) -> TfliteOps:
     from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
 
     model = tfl.read_model(Path(model_path))
@@ -67,36 +78,17 @@ def _tflite_graph(model_path: Path):
         op = producer.get(tensor)
         return [] if op is None else [int(t) for t in op.inputs if t >= 0]
 
-    needs = [_ancestors(int(t), parents) for t in graph.outputs]
-    names = [tfl.TFL_OP_CODE_TO_NAME.get(model.operatorCodes[op.opcodeIndex].builtinCode) for op in graph.operators]
-    return graph, names, [tfl.get_op_scope(op, graph.tensors) for op in graph.operators], needs
+    return TfliteOps(
+        names=[tfl.TFL_OP_CODE_TO_NAME.get(model.operatorCodes[op.opcodeIndex].builtinCode) for op in graph.operators],
+        scopes=[tfl.get_op_scope(op, graph.tensors) for op in graph.operators],
+        outputs=[{int(t) for t in op.outputs} for op in graph.operators],
+        needs=[ancestors(int(t), parents) for t in graph.outputs],
+        output_scope=tfl.get_op_scope(tfl.get_subgraph_input_output_operators(graph)[1], graph.tensors))
 
 
-def tflite_scopes(model_path: Path) -> list[str]:
+def tflite_scopes(ops: TfliteOps) -> list[str]:
     """AI Edge Quantizer scopes of the TFLite ops the second output needs and the logits do not."""
-    graph, _, scopes, needs = _tflite_graph(model_path)
-    if len(needs) < 2:
+    if len(ops.needs) < 2:
         return []
-    only = needs[1] - needs[0]
-    return [scope for op, scope in zip(graph.operators, scopes) if any(int(t) in only for t in op.outputs)]
-
-
-def tflite_head_scopes(model_path: Path) -> list[str]:
-    """Scopes of the classifier (the last FULLY_CONNECTED the logits need) and of the graph's outputs:
-    in float, the logits are not clipped to the range the calibration photos gave them (quantized,
-    confident photos' logits were cut there and their top-1 probability read up to 0.09 low)."""
-    from ai_edge_quantizer.qtyping import TFLOperationName as Op
-    from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
-
-    graph, names, scopes, needs = _tflite_graph(model_path)
-    heads = [s for op, name, s in zip(graph.operators, names, scopes)
-             if name == Op.FULLY_CONNECTED and any(int(t) in needs[0] for t in op.outputs)]
-    outputs = tfl.get_op_scope(tfl.get_subgraph_input_output_operators(graph)[1], graph.tensors)
-    return heads[-1:] + [outputs]
-
-
-def tflite_first_conv_scope(model_path: Path) -> list[str]:
-    from ai_edge_quantizer.qtyping import TFLOperationName as Op
-
-    _, names, scopes, _ = _tflite_graph(model_path)
-    return [s for name, s in zip(names, scopes) if name == Op.CONV_2D][:1]
+    only = ops.needs[1] - ops.needs[0]
+    return [scope for scope, out in zip(ops.scopes, ops.outputs) if out & only]

@@ -17,17 +17,12 @@ from edge.export.tflite_meta import embed_manifest, import_litert_torch
 from edge.library_output import native_output, third_party_output
 
 
-def convert(module: torch.nn.Module, job: ExportJob, path: Path) -> Path:
-    """litert_torch.convert on a batch-1 example, written to `path`."""
+def export(job: ExportJob) -> Path:
+    """litert_torch.convert on a batch-1 example, then the manifest embedded."""
     litert_torch = import_litert_torch()
+    path = job.artifact("tflite")
     with warnings.catch_warnings(), third_party_output(), native_output(), torch.no_grad():
         warnings.simplefilter("ignore")
-        edge_model = litert_torch.convert(module, (torch.zeros(1, *job.input_shape),))
-        edge_model.export(str(path))
-    return path
-
-
-def export(job: ExportJob) -> Path:
-    path = convert(job.model.eval(), job, job.artifact("tflite"))
+        litert_torch.convert(job.model.eval(), (torch.zeros(1, *job.input_shape),)).export(str(path))
     embed_manifest(path, job.manifest)
     return path

@@ -62,32 +62,43 @@ def _recipe(float_scopes: list[str]):
     return manager.get_quantization_recipe()
 
 
-def _quantize(fp32: Path, job: ExportJob, s: Setting, out: Path) -> Path:
-    import_litert_torch()  # the quantizer comes with the litert extra: the same one-line error without it
+def _quantize(fp32: Path, floats: list[str], calibration: dict, threads: int, out: Path) -> Path:
     from ai_edge_quantizer import quantizer
 
-    floats = (score_path.tflite_scopes(fp32) + score_path.tflite_head_scopes(fp32)
-              + (score_path.tflite_first_conv_scope(fp32) if s.float_first_conv else []))
     with warnings.catch_warnings(), third_party_output(), native_output():
         warnings.simplefilter("ignore")  # AEQ's calibration warns that it keeps every tensor: it must
         q = quantizer.Quantizer(str(fp32), _recipe(floats))
-        signature, inputs = _signature(fp32)
-        x = job.calibration[:: max(1, len(job.calibration) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
-        calibration = [{inputs[0]: x[i : i + 1]} for i in range(len(x))]
-        ranges = q.calibrate({signature: calibration}, num_threads=job.threads)
+        ranges = q.calibrate(calibration, num_threads=threads)
         q.quantize(ranges, enable_progress_report=False).export_model(str(out), overwrite=True)
     return out
 
 
-def _signature(path: Path) -> tuple[str, list[str]]:
+def _calibration(fp32: Path, job: ExportJob) -> dict:
+    """AEQ's calibration data: {signature: [{input name: one image}, ...]} for CALIBRATION_IMAGES photos."""
     from ai_edge_litert.interpreter import Interpreter
 
-    key, signature = next(iter(Interpreter(model_path=str(path)).get_signature_list().items()))
-    return key, signature["inputs"]
+    key, signature = next(iter(Interpreter(model_path=str(fp32)).get_signature_list().items()))
+    x = job.calibration[:: max(1, len(job.calibration) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
+    return {key: [{signature["inputs"][0]: x[i : i + 1]} for i in range(len(x))]}
+
+
+def _float_scopes(ops: score_path.TfliteOps, s: Setting) -> list[str]:
+    """The score path, the classifier and the outputs (and, if the setting says, the first conv): in
+    float the logits are not clipped to the range the calibration photos gave them (quantized,
+    confident photos' logits were cut there and their top-1 probability read up to 0.09 low)."""
+    from ai_edge_quantizer.qtyping import TFLOperationName as Op
+
+    heads = [scope for name, scope, out in zip(ops.names, ops.scopes, ops.outputs)
+             if name == Op.FULLY_CONNECTED and out & ops.needs[0]]
+    first_conv = [scope for name, scope in zip(ops.names, ops.scopes) if name == Op.CONV_2D][:1]
+    return score_path.tflite_scopes(ops) + heads[-1:] + [ops.output_scope] + (first_conv if s.float_first_conv else [])
 
 
 def export(job: ExportJob) -> Path:
     workdir = job.path(".litert/x").parent
     fp32 = job.artifact("tflite")  # built first (the format table's `requires`)
-    candidates = [int8_search.Candidate(s.name, partial(_quantize, fp32, job, s)) for s in SETTINGS]
+    import_litert_torch()  # the quantizer comes with the litert extra: the same one-line error without it
+    ops, calibration = score_path.tflite_ops(fp32), _calibration(fp32, job)  # once for every candidate
+    candidates = [int8_search.Candidate(s.name, partial(_quantize, fp32, _float_scopes(ops, s), calibration,
+                                                        job.threads)) for s in SETTINGS]
     return int8_search.keep_winner(job, "tflite-int8", candidates, "litert", workdir, ".tflite", embed_manifest)

@@ -12,7 +12,7 @@ from pathlib import Path
 from torch import nn
 
 from edge.errors import EdgeError
-from edge.hashing import file_sha256  # noqa: F401  (export and bench read it here, the front door)
+from edge.hashing import file_sha256
 from edge.manifest import Manifest
 from edge.train import checkpoint
 from edge.train.data import Split

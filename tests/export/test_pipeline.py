@@ -31,7 +31,7 @@ def test_export_folder_and_report(tiny_export, tiny_run):
         assert rows[fp32]["top1_agreement"] == 1.0 and rows[fp32]["max_abs_logit_diff"] <= 1e-3
     assert "slower_than_fp32" in rows["onnx-int8"]
     assert (tiny_export / "labels.txt").read_text().split() == ["daisy", "roses", "tulips"]
-    from edge.train.api import file_sha256
+    from edge.hashing import file_sha256
 
     exported = read_manifest(tiny_export / "manifest.json")
     assert exported.source_sha256 == file_sha256(tiny_run / "checkpoint.pt")  # points at its checkpoint
