@@ -12,8 +12,9 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(dest: str | Path) -> Iterator[Path]:
-    """Yield a temp path beside `dest`; rename it onto `dest` only if the block succeeds."""
+def atomic_path(dest: str | Path, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temp path beside `dest`; rename it onto `dest` only if the block succeeds.
+    `mode`: the file's permissions (0o600 for a secret: it is never readable by others, not even half-written)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
@@ -21,7 +22,7 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        os.chmod(tmp_path, 0o666 & ~_umask() if mode is None else mode)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp_path, dest)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -33,8 +34,8 @@ def _umask() -> int:
     return mask
 
 
-def write_text(dest: str | Path, text: str) -> Path:
-    with atomic_path(dest) as tmp:
+def write_text(dest: str | Path, text: str, mode: int | None = None) -> Path:
+    with atomic_path(dest, mode) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(dest)
 

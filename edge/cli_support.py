@@ -39,8 +39,10 @@ def clean_errors(func: F) -> F:
 
 
 def make_console() -> Console:
-    """Rich console; 160 columns when piped or logged, so tables are never cut at 80 (`onnx-i…`)."""
-    return Console(width=None if sys.stdout.isatty() else 160)
+    """Rich console. Piped or logged: lines are never wrapped (a wrapped log splits `--strategy finetune` and
+    paths, and grep misses them), and tables get 160 columns, so they are never cut at 80 (`onnx-i…`)."""
+    terminal = sys.stdout.isatty()
+    return Console(width=None if terminal else 160, soft_wrap=not terminal)
 
 
 def print_version(value: bool) -> None:

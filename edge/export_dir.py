@@ -1,7 +1,8 @@
 """The export folder as a type: the one module that spells its file names and reads its report.
 
-Torch-free (core layer): export writes through it, the runtime resolves an export folder through
-it, devices/tune and bench read the report through it. Nobody else spells `export_report.json`.
+Torch-free (core layer): export writes through it, the runtime resolves and tunes an export folder
+through it (runtime/resolve, runtime/autotune), bench reads the report through it. Nobody else spells
+`export_report.json`.
 """
 
 from __future__ import annotations

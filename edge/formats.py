@@ -103,3 +103,15 @@ def flag_slow_int8(rows: list[dict], name_key: str, latency_key: str) -> None:
         sibling = by_name.get(fmt.fp32_sibling) if fmt and fmt.fp32_sibling else None
         if sibling is not None:
             row["slower_than_fp32"] = row[latency_key] >= sibling[latency_key]
+
+
+def markdown_table() -> str:
+    """The README's format table, made from FORMATS (tests/test_help.py keeps the README in step)."""
+    rows = ["| format | file in the export folder | runs with | precision | built by default |",
+            "|---|---|---|---|---|"]
+    for f in FORMATS.values():
+        default = "yes" if f.name in FP32_DEFAULT else "with --int8" if f.name in INT8_DEFAULT else "no"
+        if f.name in CONVERTER:
+            default += f" (where {CONVERTER[f.name]} is installed)"
+        rows.append(f"| `{f.name}` | `{f.path}` | {f.backend} | {f.precision} | {default} |")
+    return "\n".join(rows)

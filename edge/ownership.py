@@ -50,11 +50,22 @@ def claim_export_dir(out: Path, force: bool) -> None:
     if not out.is_dir():
         raise EdgeError(f"{out}: is a file, not an export folder; choose another --out")
     if is_run_dir(out):
-        raise EdgeError(f"{out}: is a training run; export next to it, e.g. --out {out}/export")
+        raise EdgeError(f"{out}: is a training run; export to a folder of its own, e.g. --out {export_suggestion(out)}")
     if not is_export_dir(out):
         raise EdgeError(f"{out}: folder holds files edge did not write; choose an empty or new --out")
     if not force:
         raise EdgeError(f"{out}: holds an earlier export; pass --force to replace it, or choose another --out")
+
+
+def export_suggestion(run: Path) -> Path:
+    """Where to export instead of into the run folder `run`: exports/NAME beside its runs/ folder, never inside a
+    run (runs/x/export would make x hold files edge-export owns), and not a folder that already holds files."""
+    home = run.parent.parent if run.parent.name == "runs" else run.parent
+    base = home / "exports" / run.name
+    while any(is_run_dir(p) for p in (base, *base.parents)) and home != home.parent:
+        home = home.parent
+        base = home / "exports" / run.name
+    return base if not base.exists() or _is_empty_dir(base) or is_export_dir(base) else next_numbered(base)
 
 
 def claim_run_dir(out: Path, force: bool) -> Path | None:

@@ -44,6 +44,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip("needs a CUDA GPU")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_edge_cache(tmp_path_factory) -> None:
+    """Features and other caches of the whole suite go to a temp folder, never the user's ~/.cache/edge."""
+    import os
+
+    os.environ["EDGE_CACHE"] = str(tmp_path_factory.mktemp("edge-cache"))
+
+
 @pytest.fixture
 def tiny_data(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "data")

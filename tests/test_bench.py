@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.cli.main import app
+from edge.errors import EdgeError
 
 runner = CliRunner()
 ROW_KEYS = {"format", "precision", "latency_ms_p50", "latency_ms_p90", "throughput_ips", "accuracy",
@@ -28,6 +29,70 @@ def test_bench_writes_json_md_png(tiny_run, tiny_export, tmp_path):
     assert {"cpu", "cores", "peak_fp32_gflops", "model_gflops"} <= set(data["machine"])
     assert (out / "bench.md").read_text().startswith("# edge bench")
     assert (out / "bench.png").stat().st_size > 1000
+
+
+@pytest.fixture
+def export_calls(tiny_export, monkeypatch):
+    """edge export replaced by a copy of tiny_export, each call recorded: where, which formats, force."""
+    import shutil
+
+    from edge.export import pipeline
+
+    calls = []
+
+    def fake_export(*, source, out, formats, log, force=False):
+        calls.append({"out": out, "formats": formats, "force": force})
+        shutil.copytree(tiny_export, out, dirs_exist_ok=True)
+
+    monkeypatch.setattr(pipeline, "export", fake_export)
+    return calls
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_missing_format_is_exported_aside_not_into_the_export(tiny_run, tiny_export, tmp_path, export_calls,
+                                                                monkeypatch):
+    """`edge bench RUN --export-dir EXP` re-exported all formats into EXP (and lost its tune cache)."""
+    import shutil
+
+    from edge.bench import run
+
+    monkeypatch.setattr(run, "floor_ms", lambda info, precision, size_mb: (0.0, "compute"))  # not under test here
+    export = shutil.copytree(tiny_export, tmp_path / "export")
+    (export / "model.int8.onnx").unlink()
+    (export / ".edge-tune.json").write_text("{}")
+    before = _files(export)
+    result = runner.invoke(app, ["bench", str(tiny_run), "--export-dir", str(export), "--formats", "onnx",
+                                 "--formats", "onnx-int8", "--repeats", "3", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert "lacks onnx-int8: exporting them into a temporary folder" in result.output
+    assert [(c["formats"], c["out"].parent == export.parent) for c in export_calls] == [(["onnx-int8"], False)]
+    assert _files(export) == before
+    rows = {r["format"]: r for r in json.loads((tmp_path / "b" / "bench.json").read_text())["rows"]}
+    assert rows["onnx-int8"].get("exported_for_this_bench") and "exported_for_this_bench" not in rows["onnx"]
+
+
+def test_the_export_folder_is_written_only_when_empty_or_forced(tiny_run, tiny_export, tmp_path, export_calls):
+    import shutil
+
+    from edge.bench.run import _export_folders
+
+    export = shutil.copytree(tiny_export, tmp_path / "export")
+    (export / "model.int8.onnx").unlink()
+    names = ["pytorch", "onnx", "onnx-int8"]
+    assert _export_folders(tiny_run, export, names, True, tmp_path / "tmp", print) == dict.fromkeys(names[1:], export)
+    assert export_calls[-1] == {"out": export, "formats": ["onnx", "openvino", "onnx-int8"], "force": True}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _export_folders(tiny_run, empty, names, False, tmp_path / "tmp", print)
+    assert export_calls[-1] == {"out": empty, "formats": ["onnx", "onnx-int8"], "force": False}
+    manifest = json.loads((export / "manifest.json").read_text())
+    (export / "manifest.json").write_text(json.dumps({**manifest, "source_sha256": "0" * 64}))
+    with pytest.raises(EdgeError, match="another checkpoint .* pass --force"):
+        _export_folders(tiny_run, export, names, False, tmp_path / "tmp", print)
+    assert len(export_calls) == 2
 
 
 def test_latency_rounds_alternate_formats(monkeypatch):

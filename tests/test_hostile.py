@@ -183,7 +183,7 @@ def test_decompression_bomb_is_refused_everywhere(tiny_export, tiny_data, tmp_pa
     split = make_split(tiny_data)  # the training scan skips and counts it
     assert any("bomb.png" in s for s in split.skipped)
     result = runner.invoke(infer_app, [str(tiny_export / "model.onnx"), str(tiny_data / "daisy")])
-    assert result.exit_code == 0 and "1 failed" in result.output and "bomb.png" in result.output
+    assert result.exit_code == 1 and "1 failed" in result.output and "bomb.png" in result.output  # --allow-failures: 0
     _one_line_error(runner.invoke(infer_app, [str(tiny_export / "model.onnx"), str(bomb)]), "nothing could be")
 
 

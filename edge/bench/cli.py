@@ -47,7 +47,8 @@ def run_bench_command(opts: BenchOptions) -> None:
         threads = get_profile(opts.device).resolved_threads()
     out = opts.out or opts.run_dir / "bench"
     result = run_bench(run_dir=opts.run_dir, export_dir=opts.export_dir or opts.run_dir / "export", out=out,
-                       formats=opts.formats, threads=threads, repeats=opts.repeats, peers=opts.peers, log=console.print)
+                       formats=opts.formats, threads=threads, repeats=opts.repeats, peers=opts.peers, force=opts.force,
+                       log=console.print)
     console.print(_table(result))
     below = [r["format"] for r in result["rows"] if r["below_floor"]]
     if below:

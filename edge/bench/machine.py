@@ -23,7 +23,7 @@ def _flags() -> list[str]:
 def machine_info(threads: int) -> dict:
     import onnxruntime
 
-    from edge.devices.tune import machine_name
+    from edge.runtime.autotune import machine_name
 
     info = {"cpu": machine_name(), "arch": platform.machine(), "cores": os.cpu_count(), "threads": threads,
             "isa": _flags(), "python": platform.python_version(), "onnxruntime": onnxruntime.__version__,

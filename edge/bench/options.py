@@ -13,7 +13,10 @@ class BenchOptions:
     run_dir: Path = field(metadata=arg("Run folder written by edge train."))
     out: Path | None = field(default=None, metadata=opt("Where bench.json/.md/.png go (default RUN_DIR/bench)."))
     export_dir: Path | None = field(default=None, metadata=opt(
-        "Export folder (default RUN_DIR/export); missing formats are exported first."))
+        "Export folder (default RUN_DIR/export). Formats it lacks are exported into a temporary folder for "
+        "this bench; into the export folder only when it is empty, or with --force."))
+    force: bool = field(default=False, metadata=opt(
+        "Re-export --export-dir when it lacks a format or comes from an older checkpoint.", "--force"))
     formats: list[str] | None = field(default=None, metadata=opt("Subset of formats (repeatable).", "--formats"))
     device: str | None = field(default=None, metadata=opt("Device profile: its thread count is used."))
     threads: int = field(default=2, metadata=opt("Inference threads (default 2, or the profile's)."))

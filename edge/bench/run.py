@@ -33,27 +33,44 @@ def _is_stale(run_dir: Path, export_dir: Path) -> bool:
     return read_manifest(manifest).source_sha256 != file_sha256(run_dir / api.CHECKPOINT_NAME)
 
 
-def _ensure_exports(run_dir: Path, export_dir: Path, names: list[str], log) -> None:
-    missing = [n for n in names if n != "pytorch" and not (export_dir / FORMATS[n].path).is_file()]
-    if missing or _is_stale(run_dir, export_dir):
-        from edge.export.pipeline import export
+def _export_folders(run_dir: Path, export_dir: Path, names: list[str], force: bool, workdir: Path,
+                    log) -> dict[str, Path]:
+    """The folder each format is measured from. Bench writes into the export folder only when it is
+    empty or with `force`; formats it lacks are otherwise exported into `workdir` for this bench only,
+    so an export (and the tune cache beside it) is never replaced behind the user's back."""
+    from edge.export.pipeline import export
 
-        log(f"exporting {', '.join(missing) or 'all formats (export is from an older checkpoint)'}")
-        # force: bench may replace its own earlier export; claim_export_dir still refuses any other folder
-        export(source=str(run_dir), out=export_dir, formats=[n for n in names if n != "pytorch"], log=log, force=True)
+    wanted = [n for n in names if n != "pytorch"]
+    missing = [n for n in wanted if not (export_dir / FORMATS[n].path).is_file()]
+    empty = not export_dir.exists() or (export_dir.is_dir() and not any(export_dir.iterdir()))
+    stale = not empty and _is_stale(run_dir, export_dir)
+    if empty or (force and (missing or stale)):
+        held = [n for n, f in FORMATS.items() if not empty and (export_dir / f.path).is_file()]
+        log(f"exporting {', '.join(dict.fromkeys(held + wanted))} into {export_dir}"
+            + (" (--force: it is replaced)" if not empty else ""))
+        export(source=str(run_dir), out=export_dir, formats=list(dict.fromkeys(held + wanted)), log=log, force=force)
+        return {n: export_dir for n in wanted}
+    if stale:
+        raise EdgeError(f"{export_dir}: exported from another checkpoint than {run_dir}'s; pass --force to "
+                        "re-export it, or choose a new --export-dir")
+    if missing:
+        log(f"{export_dir} lacks {', '.join(missing)}: exporting them into a temporary folder for this bench "
+            f"({export_dir} is left as it is; --force re-exports it with them)")
+        export(source=str(run_dir), out=workdir / "export", formats=missing, log=log)
+    return {n: workdir / "export" if n in missing else export_dir for n in wanted}
 
 
-def _loader(name: str, run_dir: Path, export_dir: Path, threads: int) -> Callable:
+def _loader(name: str, run_dir: Path, folders: dict[str, Path], threads: int) -> Callable:
     if name == "pytorch":
         from edge.export.torch_backend import TorchBackend
 
         return lambda: TorchBackend(api.load_run(run_dir).model, threads).load().run
     fmt = FORMATS[name]
-    return lambda: runner(fmt.backend, export_dir / fmt.path, threads)
+    return lambda: runner(fmt.backend, folders[name] / fmt.path, threads)
 
 
-def _artifact(name: str, run_dir: Path, export_dir: Path) -> Path:
-    return run_dir / api.CHECKPOINT_NAME if name == "pytorch" else export_dir / FORMATS[name].path
+def _artifact(name: str, run_dir: Path, folders: dict[str, Path]) -> Path:
+    return run_dir / api.CHECKPOINT_NAME if name == "pytorch" else folders[name] / FORMATS[name].path
 
 
 def _precision(name: str) -> str:
@@ -90,8 +107,8 @@ def floor_ms(info: dict, precision: str, size_mb: float) -> tuple[float, str]:
     return (round(compute, 3), "compute") if compute >= memory else (round(memory, 3), "memory")
 
 
-def _entries(names: list[str], run_dir: Path, export_dir: Path, threads: int) -> list[Entry]:
-    return [Entry(n, _loader(n, run_dir, export_dir, threads), _precision(n), _artifact(n, run_dir, export_dir))
+def _entries(names: list[str], run_dir: Path, folders: dict[str, Path], threads: int) -> list[Entry]:
+    return [Entry(n, _loader(n, run_dir, folders, threads), _precision(n), _artifact(n, run_dir, folders))
             for n in names]
 
 
@@ -147,23 +164,27 @@ def _runtime_memory(entries: list[Entry], rows: list[dict], x: np.ndarray, threa
 
 
 def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None = None, threads: int = 2,
-          repeats: int = 100, peers: bool = False, log=print) -> dict:
+          repeats: int = 100, peers: bool = False, force: bool = False, log=print) -> dict:
+    """`force`: re-export `export_dir` when it lacks a format or is stale (else a temporary export)."""
     from edge.export.data import preprocess_all
 
     unknown = [n for n in formats or [] if n not in ALL]
     if unknown:
         raise EdgeError(f"unknown format '{unknown[0]}'; choose from: {', '.join(ALL)}")
     names = [n for n in ALL if n in (formats or ALL)]
-    _ensure_exports(run_dir, export_dir, names, log)
-    run = api.load_run(run_dir)  # once: its split, manifest and model serve the floors and the peers
-    x = preprocess_all([s.path for s in run.split.val], run.manifest)
-    y = np.array([s.label for s in run.split.val])
-    info = {**machine.machine_info(threads), **_floors(run, threads)}
-    entries = _entries(["pytorch"] + [n for n in names if n != "pytorch"], run_dir, export_dir, threads)
-    with tempfile.TemporaryDirectory(prefix="edge-peers-") as tmp:  # peer artifacts are measured, not kept
+    with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:  # peers and missing formats: measured, not kept
+        folders = _export_folders(run_dir, export_dir, names, force, Path(tmp), log)
+        run = api.load_run(run_dir)  # once: its split, manifest and model serve the floors and the peers
+        x = preprocess_all([s.path for s in run.split.val], run.manifest)
+        y = np.array([s.label for s in run.split.val])
+        info = {**machine.machine_info(threads), **_floors(run, threads)}
+        entries = _entries(["pytorch"] + [n for n in names if n != "pytorch"], run_dir, folders, threads)
         if peers:
-            entries += _peer_entries(run, Path(tmp), threads, log)
+            entries += _peer_entries(run, Path(tmp) / "peers", threads, log)
         rows = _measure_all(entries, x, y, info, repeats)
+    for row in rows:
+        if folders.get(row["format"], export_dir) != export_dir:
+            row["exported_for_this_bench"] = True  # the export folder lacks it: built in a temporary folder
     held_out = run.manifest.metrics.get("strategy") == "finetune"  # a frozen-feature head is refit on every photo
     base = rows[0]["accuracy"]
     for row in rows:

@@ -40,7 +40,7 @@ def infer(opts: InferOptions) -> None:
     artifact, threads = choose(opts.artifact, device=opts.device, threads=opts.threads, backend=opts.backend,
                                report=report_stderr)
     run = None
-    if opts.serve is not None or opts.on_change is not None:  # the live page, the HTTP API, label events
+    if opts.serve is not None or opts.watches_state:  # page, API, label events (--on-change --mqtt --gpio --record)
         from edge.serve.infer import run_served as run
     run_infer(opts, artifact=artifact, threads=threads, run=run)
 

@@ -26,7 +26,7 @@ def _options(version: Annotated[bool, typer.Option("--version", callback=print_v
 
 
 app.command("infer")(infer_command)
-app.add_typer(devices_app, name="devices", help="Device profiles and autotune: list, show, detect, tune.")
+app.add_typer(devices_app, name="devices", help="Devices: list, show, detect, tune, install-service.")
 app.command("review")(review)  # torch-free: a run's oof.json, or an export through the runtime
 
 TORCH_COMMANDS = ("train", "export", "bench", "classify")

@@ -1,7 +1,7 @@
-"""Which artifact and thread count `edge-infer` runs: a device profile's, the tuned choice, or as given.
+"""Which artifact and thread count `edge-infer` runs: a device profile's, or the runtime's own rule.
 
-Devices sit above the runtime: this module may use the tuner and the profiles, and the command line
-passes its answer to `edge.runtime.infer.run_infer`.
+Devices sit above the runtime: without --device this is edge.runtime.resolve (what `Classifier(folder)`
+runs too); a profile picks from its formats. The command line passes the answer to `run_infer`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.devices import tune
 from edge.devices.profiles import DeviceProfile, arch_mismatch, get_profile
 from edge.errors import EdgeError
 from edge.export_dir import ExportDir
 from edge.runtime.backends import runnable
+from edge.runtime.resolve import for_backend, resolve_model
 
 
 def _profile_artifact(export: ExportDir, profile: DeviceProfile, report: Callable[[str], None]) -> Path:
@@ -37,19 +37,19 @@ def choose(artifact: Path, *, device: str | None, threads: int | None, backend: 
            report: Callable[[str], None]) -> tuple[Path, int | None]:
     """(artifact file or export folder, threads) for this run.
 
-    A device profile sets the thread count and, for an export folder, which of its formats to run;
-    with no profile, an export folder runs what `edge devices tune` measured fastest here (tuned once)."""
-    export = ExportDir(artifact)
+    Without a device profile a folder resolves as `Classifier(folder)` does (edge.runtime.resolve: its
+    tuned choice here, or with --backend its best artifact for that backend). A profile sets the thread
+    count and, for a folder, which of its formats runs (with --backend: the folder's best for that backend)."""
     if device is None:
-        if artifact.is_dir() and threads is None and backend is None and export.report_path.is_file():
-            choice, fresh = tune.cached_or_tuned(artifact, seconds=0.5)
-            report(tune.describe(choice, fresh, artifact))
-            return artifact / choice.artifact, choice.threads
-        return artifact, threads
+        resolved = resolve_model(artifact, backend=backend, threads=threads, report=report)
+        if resolved.why:
+            report(resolved.why)
+        return resolved.path, resolved.threads
     profile = get_profile(device)
     note = arch_mismatch(profile)
     if note:
         report(note)
     if artifact.is_dir():
-        artifact = _profile_artifact(export, profile, report)
+        export = ExportDir(artifact)
+        artifact = export.artifact(for_backend(export, backend)) if backend else _profile_artifact(export, profile, report)
     return artifact, threads or profile.resolved_threads()

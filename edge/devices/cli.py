@@ -77,4 +77,41 @@ def tune(
 
     if not export_dir.is_dir():
         raise EdgeError(f"{export_dir}: not an export folder; pass the --out of edge export")
-    typer.echo(tuner.describe(*tuner.cached_or_tuned(export_dir, seconds, max_threads, again), export_dir))
+    rows, line = tuner.summary(export_dir, seconds, max_threads, again, report=lambda m: typer.echo(m, err=True))
+    table = Table("format", "threads", "p50 ms", "vs chosen", "rounds", title="batch-1 latency here")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    typer.echo(line)
+
+
+@app.command("install-service", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@clean_errors
+def install_service(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The service's name: `systemctl start NAME`.")],
+    user: Annotated[bool, typer.Option("--user", help="A user service (~/.config/systemd/user, systemctl --user), "
+                                                      "no sudo needed.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unit; write nothing.")] = False,
+    watchdog_sec: Annotated[int, typer.Option(help="Restart when no frame was classified for this long.")] = 60,
+    run_as: Annotated[Optional[str], typer.Option(help="User the system service runs as (default: who ran sudo).")] = None,
+    unit_dir: Annotated[Optional[Path], typer.Option(help="Write the unit here instead (packaging, tests).")] = None,
+    env_dir: Annotated[Optional[Path], typer.Option(help="Write the secrets file here instead.")] = None,
+) -> None:
+    """Run edge-infer as a systemd service: restarted on failure, watched, started at boot.
+
+    Everything after -- is edge-infer's own arguments; --token goes into a 0600 EnvironmentFile.
+
+    Examples (a system service needs root: sudo ~/edge-venv/bin/edge ...):
+
+      edge devices install-service edge-camera -- exports/flowers 0 --serve 0.0.0.0:8080 --token SECRET
+
+      edge devices install-service edge-camera --dry-run -- exports/flowers picam --mqtt mqtt://broker.lan
+    """
+    from edge.devices.install_service import InstallRequest, commands
+    from edge.devices.install_service import install_service as install
+
+    request = InstallRequest(name=name, args=tuple(ctx.args), user_mode=user, dry_run=dry_run, unit_dir=unit_dir,
+                             env_dir=env_dir, run_as=run_as, watchdog_s=watchdog_sec)
+    plan = install(request, report=lambda line: typer.echo(line, err=True))
+    typer.echo(plan.text if dry_run else commands(plan))

@@ -6,7 +6,6 @@ import os
 import platform
 from dataclasses import dataclass, fields
 from importlib import resources
-from pathlib import Path
 
 try:  # Python 3.11+
     import tomllib
@@ -15,6 +14,8 @@ except ImportError:  # Python 3.10: the same parser, as a package
 
 from edge.errors import EdgeError
 from edge.formats import get_format
+from edge.runtime.autotune import cpu_model  # noqa: F401  (scripts import it from here)
+from edge.runtime.autotune import read_cpuinfo as _cpuinfo
 from edge.runtime.backends import available_cores
 
 
@@ -64,23 +65,6 @@ def get_profile(name: str) -> DeviceProfile:
     if name not in profiles:
         raise EdgeError(f"unknown device '{name}'; choose one of: {', '.join(profiles)} (edge devices list)")
     return profiles[name]
-
-
-def _cpuinfo() -> str:
-    try:
-        return Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def cpu_model(cpuinfo: str | None = None) -> str:
-    """The board or CPU name from /proc/cpuinfo: a Pi's 'Model' line, else 'model name'; '' if none."""
-    lines = (_cpuinfo() if cpuinfo is None else cpuinfo).splitlines()
-    for key in ("Model", "model name"):
-        found = next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), "")
-        if found:
-            return found
-    return ""
 
 
 def detect(machine: str | None = None, cpuinfo: str | None = None) -> tuple[DeviceProfile, str]:

@@ -12,6 +12,8 @@ console = make_console()
 
 
 def _table(report: dict) -> Table:
+    from edge.export import parity  # torch: imported once an export has run, not for `edge --help`
+
     # The check photos include the ones the head was trained on (a cross-validated head is refit on every
     # labelled photo), so an accuracy here would be agreement on training photos: show agreement, the logit
     # gap and the INT8 drop against PyTorch on the same photos; the honest estimate is in the manifest.
@@ -24,7 +26,8 @@ def _table(report: dict) -> Table:
         slow = " [red](slower than FP32)[/]" if r.get("slower_than_fp32") else ""
         if r.get("within_budget") is False:
             drop += " [red](over budget)[/]"
-        table.add_row(r["name"], f"{r['top1_agreement']:.2%}", f"{r['max_abs_logit_diff']:.2e}", drop,
+        agreement = parity.agreement_text(r) + (" [yellow](too few photos)[/]" if r.get("parity_warning") else "")
+        table.add_row(r["name"], agreement, f"{r['max_abs_logit_diff']:.2e}", drop,
                       f"{r['size_mb']:.2f}", f"{r['latency_ms_b1']:.2f}{slow}", f"{r['export_seconds']:.1f}")
     return table
 
@@ -44,6 +47,10 @@ def run_export_command(opts: ExportOptions) -> None:
     set_verbose(opts.verbose)
     report = run_export(**opts.pipeline_arguments(), log=console.print)
     console.print(_table(report))
+    unvouched = [r["name"] for r in report["formats"] if r.get("parity_warning")]
+    if unvouched:
+        console.print(f"[yellow]warning: {report['images']} check photos are too few to vouch for "
+                      f"{', '.join(unvouched)}: their agreement cannot tell a sound format from a broken one[/]")
     console.print(f"[bold green]done[/]: {opts.out} in {report['seconds']:.0f} s, peak memory "
                   f"{report['peak_rss_mb']:.0f} MB")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.cli_options import arg, opt
+from edge.formats import FORMATS, FP32_DEFAULT, INT8_DEFAULT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -15,7 +16,9 @@ class ExportOptions:
     out: Path = field(metadata=opt("Export folder to write (replaced atomically).", "--out"))
     int8: bool = field(default=False, metadata=opt("Add the INT8 artifacts (ONNX, OpenVINO, ...).", "--int8"))
     formats: list[str] | None = field(default=None, metadata=opt(
-        "Formats to build (repeatable; default all FP32): see the format table in the README.", "--format"))
+        f"Formats to build (repeatable): {', '.join(FORMATS)}. Default {', '.join(FP32_DEFAULT)}, and with --int8 "
+        f"{', '.join(INT8_DEFAULT)} (the LiteRT pair where its converter is installed). The README's format table "
+        "says what each runs on.", "--format"))
     device: str | None = field(default=None, metadata=opt(
         "Build the formats that run well on this device profile (edge devices list), e.g. raspberry-pi-4.", "--for"))
     max_drop: float | None = field(default=None, metadata=opt(

@@ -35,6 +35,25 @@ def compare(logits: np.ndarray, ref: np.ndarray, labels: np.ndarray | None) -> d
     }
 
 
+VOUCH = 0.95  # an agreement whose 95% interval reaches below this, and above it, is not measured well enough
+
+
+def too_few_photos(row: dict) -> str | None:
+    """The warning for a row whose check photos cannot tell a sound format from a broken one (2 photos at 100%:
+    95% CI 34-100%), else None. An interval wholly below VOUCH is a real disagreement, not too few photos."""
+    low, high = row["top1_agreement_ci95"]
+    if low >= VOUCH or high < VOUCH:
+        return None
+    return (f"too few check photos to vouch for this format: agreement {row['top1_agreement']:.0%} could be as low "
+            f"as {low:.0%} (95% CI); check on more labelled photos (a smaller --calibration-size, or more photos)")
+
+
+def agreement_text(row: dict) -> str:
+    """'100.00% (95% CI 34-100%)': agreement is never printed without its interval."""
+    low, high = row["top1_agreement_ci95"]
+    return f"{row['top1_agreement']:.2%} (95% CI {100 * low:.0f}-{100 * high:.0f}%)"
+
+
 def latency_ms(run: Callable[[np.ndarray], np.ndarray], sample: np.ndarray, repeats: int = 50) -> float:
     """Median batch-1 latency after a warm-up."""
     return float(np.median(batch1_latencies_ms(run, sample, repeats)))

@@ -17,11 +17,12 @@ from edge.export.data import balanced_calibration, preprocess_all, readable_imag
 from edge.export.exporters import EXPORTERS
 from edge.export.fixpad import fix_same_padding
 from edge.export.job import ExportJob
+from edge.export.lock import destination_lock
 from edge.export.torch_backend import TorchBackend
 from edge.export_dir import ExportDir
 from edge.formats import ArtifactFormat, check_options, flag_slow_int8, resolve_formats
 from edge.manifest import Manifest, write_manifest
-from edge.ownership import claim_export_dir
+from edge.ownership import check_parent_writable, claim_export_dir
 from edge.train import api
 
 
@@ -40,7 +41,7 @@ def load_run(path: Path, data: Path | None, calibration_size: int) -> Source:
     run = api.load_run(path, data)
     calibration = balanced_calibration(run.split.train, calibration_size) if calibration_size else []
     taken = set(calibration)
-    check = [s for s in run.split.val + run.split.train if s.path not in taken]
+    check = [s for s in run.split.val + run.split.train + run.split.holdout if s.path not in taken]
     return Source(run.model, run.manifest, [s.path for s in check], np.array([s.label for s in check]), calibration)
 
 
@@ -66,9 +67,13 @@ def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
     row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)), **_parity(backend, job),
            "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
            "latency_ms_b1": round(parity.latency_ms(backend.run, job.val_x), 3), **job.notes.get(fmt.name, {})}
+    row["parity_warning"] = parity.too_few_photos(row)
     unknown = f"  unknown-decision agreement {row['unknown_decision_agreement']:.4f}" if job.manifest.unknown else ""
-    log(f"{fmt.name:14s} agreement {row['top1_agreement']:.4f}  max|dlogit| {row['max_abs_logit_diff']:.2e}  "
-        f"{row['size_mb']:.2f} MB  {row['latency_ms_b1']:.2f} ms  ({seconds:.1f} s){unknown}")
+    log(f"{fmt.name:14s} agreement {parity.agreement_text(row)} on {len(job.val_x)} photos  max|dlogit| "
+        f"{row['max_abs_logit_diff']:.2e}  {row['size_mb']:.2f} MB  {row['latency_ms_b1']:.2f} ms  ({seconds:.1f} s)"
+        f"{unknown}")
+    if row["parity_warning"]:
+        log(f"[yellow]warning: {fmt.name}: {row['parity_warning']}[/]")
     return row
 
 
@@ -106,7 +111,8 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
            weights: Path | None = None, log: Callable[[str], None] = print, fp16_weights: bool = False,
            force: bool = False, device: str | None = None) -> dict:
     """Build, check and swap in an export folder; `force` replaces an earlier export (never other files).
-    `device`: a profile name; its formats (what runs well there), plus any `formats` named, replace the defaults."""
+    `device`: a profile name; its formats (what runs well there), plus any `formats` named, replace the defaults.
+    A second export to the same `out` while this one runs is refused (edge.export.lock)."""
     started = time.perf_counter()
     if device is not None:
         from edge.devices.profiles import get_profile
@@ -114,11 +120,20 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
         formats, int8 = [*get_profile(device).formats, *(formats or [])], False
     chosen = resolve_formats(formats, int8)
     check_options(chosen, {"max_drop": max_drop, "fp16_weights": fp16_weights})
-    claim_export_dir(out, force)
+    check_parent_writable(out)  # the lock file goes beside `out`
+    with destination_lock(out):
+        claim_export_dir(out, force)
+        calibration_size = calibration_size if any(f.int8 for f in chosen) else 0  # nothing calibrates: check on all
+        src = (load_zoo(source[4:], data, weights, calibration_size, log) if source.startswith("zoo:")
+               else load_run(Path(source), data, calibration_size))
+        return _write(src, source=source, out=out, chosen=chosen, threads=threads, max_drop=max_drop,
+                      fp16_weights=fp16_weights, log=log, started=started)
+
+
+def _write(src: Source, *, source: str, out: Path, chosen: list[ArtifactFormat], threads: int, max_drop: float | None,
+           fp16_weights: bool, log: Callable[[str], None], started: float) -> dict:
+    """Build and check every format into a temp folder, then swap it in for `out`; the report."""
     torch.set_num_threads(threads)
-    calibration_size = calibration_size if any(f.int8 for f in chosen) else 0  # nothing calibrates: check on all
-    src = (load_zoo(source[4:], data, weights, calibration_size, log) if source.startswith("zoo:")
-           else load_run(Path(source), data, calibration_size))
     fix_same_padding(src.model, tuple(src.manifest.input_size))
     val_x = preprocess_all(src.check_paths, src.manifest)
     log(f"exporting {src.manifest.arch} ({len(src.manifest.labels)} classes) as {', '.join(f.name for f in chosen)}")

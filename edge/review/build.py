@@ -22,10 +22,21 @@ class ReviewResult:
 
     def line(self) -> str:
         d = self.data
-        acc = d["accuracy"]
-        return (f"review of {d['photos']} photos ({d['method']}): accuracy {100 * acc['value']:.1f}%, "
+        return (f"review of {d['photos']} photos ({d['method']}): {_headline(d)}, "
                 f"{len(d['misclassified'])} misclassified, {len(d['suspects'])} suspected label errors, "
-                f"{len(d['duplicates'])} near-duplicate pairs, {len(d['outliers'])} outliers -> {self.out / 'review.html'}")
+                f"{len(d['duplicates'])} near-duplicate pair{'' if len(d['duplicates']) == 1 else 's'}, "
+                f"{len(d['outliers'])} outlier{'' if len(d['outliers']) == 1 else 's'} -> {self.out / 'review.html'}")
+
+
+def _headline(d: dict) -> str:
+    """Accuracy, unless some photos were trained on: then what is agreement and what is accuracy."""
+    seen = d.get("training_photos")
+    if not seen or not seen["photos"]:
+        return f"accuracy {100 * d['accuracy']['value']:.1f}%"
+    agreement = f"{100 * seen['agreement']['value']:.1f}% agreement on the {seen['photos']} training photos among them"
+    new = seen["accuracy_on_the_others"]
+    return (f"{agreement} (not an accuracy)" + (f", accuracy {100 * new['value']:.1f}% on the other {new['of']}"
+                                                if new else ""))
 
 
 def _cells(r: ReviewInput) -> list[list[list[int]]]:
@@ -58,8 +69,18 @@ def compute(r: ReviewInput, hashes: list[int | None]) -> dict:
         "duplicate_max_distance": dupes.MAX_DISTANCE, "duplicates": dupes.duplicates(r, hashes),
         "outliers": findings.outliers(r), "unknown_threshold": r.threshold, "int8": r.int8,
         "sources": _sources(r), "shown": r.shown,
-        "photo_sources": r.sources,
+        "photo_sources": r.sources, "training_photos": _training(r, pred),
     }
+
+
+def _training(r: ReviewInput, pred) -> dict | None:
+    """Export reviews: how many photos the run trained on, agreement on them, accuracy on the rest."""
+    if r.trained is None:
+        return None
+    hit, seen = pred == r.labels, r.trained.astype(bool)
+    others = int((~seen).sum())
+    return {"photos": int(seen.sum()), "agreement": stats.proportion(int(hit[seen].sum()), int(seen.sum())),
+            "accuracy_on_the_others": stats.proportion(int(hit[~seen].sum()), others) if others else None}
 
 
 def write_review(r: ReviewInput, out: Path) -> ReviewResult:
@@ -82,12 +103,19 @@ def review(*, source: Path, data: Path | None = None, out: Path | None = None, a
     source = Path(source)
     if is_run_dir(source):
         r = from_run(source, data)
-        return write_review(r, Path(out) if out else source / "review")
+        return write_review(r, Path(out) if out else beside(source))
     if data is None:
         raise EdgeError(f"{source}: not a run folder; to review an export pass the labelled photos: "
                         f"edge review {source} --data DIR")
-    from edge.review.from_export import from_export
+    from edge.review.from_export import export_root, from_export
 
     r = from_export(source, Path(data), log=log)
-    folder = source if source.is_dir() else source.parent
-    return write_review(r, Path(out) if out else folder / f"review-{Path(data).resolve().name}")
+    folder = export_root(source) or (source if source.is_dir() else source.parent)
+    return write_review(r, Path(out) if out else beside(folder) / Path(data).resolve().name)
+
+
+def beside(folder: Path) -> Path:
+    """RUN.review or EXPORT.review next to the folder, never inside it: `edge train --force` and
+    `edge export --force` replace their whole folder, and a review is not theirs to delete."""
+    folder = Path(folder).resolve()
+    return folder.parent / f"{folder.name}.review"

@@ -18,8 +18,9 @@ def review(
                                            "with --data.")],
     data: Annotated[Optional[Path], typer.Option(help="Labelled folder (one sub-folder per class): the photos an "
                                                  "export is reviewed on; for a run, where its data moved to.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Folder for review.html + review.json (default: RUN/review, "
-                                                "or EXPORT/review-<data folder>).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for review.html + review.json (default: beside the "
+                                                "folder reviewed, never inside it: RUN.review, or "
+                                                "EXPORT.review/<data folder>).")] = None,
 ) -> None:
     """What the model gets wrong: per-class figures, confusion, suspected label errors, duplicates, outliers.
 

@@ -16,8 +16,11 @@ from edge.errors import EdgeError
 from edge.export_dir import ExportDir
 from edge.formats import FORMATS, ArtifactFormat
 from edge.review.inputs import ReviewInput
+from edge.review.overlap import Overlap, training_overlap
+from edge.runtime.backends import runnable
 from edge.runtime.classifier import Classifier
 from edge.runtime.images import is_image_name
+from edge.runtime.resolve import resolve_model
 from edge.runtime.walk import walk_files
 
 BATCH = 16
@@ -48,27 +51,37 @@ def labelled_folder(data: Path, classes: list[str]) -> Labelled:
     return Labelled(paths, labels, notes)
 
 
-def _export_root(source: Path) -> Path | None:
+def export_root(source: Path) -> Path | None:
     for folder in (source, source.parent, source.parent.parent):
         if ExportDir(folder).manifest_path.is_file():
             return folder
     return None
 
 
-def _choose(source: Path) -> tuple[Path, list[tuple[ArtifactFormat, ArtifactFormat]], ExportDir | None]:
-    """The artifact to review (a file given, else the runtime's first choice) and the INT8/FP32 pairs."""
-    root = _export_root(source)
+Pair = tuple[ArtifactFormat, ArtifactFormat]  # (INT8, its FP32 sibling)
+
+
+def _choose(source: Path, log) -> tuple[Path, list[Pair], ExportDir | None, list[str]]:
+    """(the artifact reviewed, the INT8/FP32 pairs compared beside it, the export folder, notes).
+
+    A file given is reviewed as it is; a folder reviews what edge-infer runs here. Only artifacts this
+    environment can run take part (a torch-free install without LiteRT passes over the tflite files)."""
+    root = export_root(source)
     folder = ExportDir(root) if root else None
-    present = folder.present() if folder else []
+    formats, skipped = runnable(folder) if folder else ([], None)
     if source.is_file():
-        main = source
-    elif present:
-        main = folder.artifact(present[0])
+        mine = [f for f in formats if folder.artifact(f).resolve() == source.resolve()] if folder else []
+        main = folder.artifact(mine[0]) if mine else source
+        formats = mine + [FORMATS[f.fp32_sibling] for f in mine if f.int8 and FORMATS[f.fp32_sibling] in formats]
+        skipped = None  # the others were not asked for
+    elif formats:
+        main = resolve_model(folder.root, report=log).path
     else:
-        raise EdgeError(f"{source}: no ONNX or OpenVINO artifact here; pass an export folder or an artifact file")
-    names = {f.name for f in present}
-    pairs = [(f, FORMATS[f.fp32_sibling]) for f in present if f.int8 and f.fp32_sibling in names]
-    return main, pairs, folder
+        raise EdgeError(f"{source}: no artifact this environment can run here{f' ({skipped})' if skipped else ''}; "
+                        "pass an export folder or an artifact file")
+    names = {f.name for f in formats}
+    pairs = [(f, FORMATS[f.fp32_sibling]) for f in formats if f.int8 and f.fp32_sibling in names]
+    return main, pairs, folder, [f"not reviewed: {skipped}"] if skipped else []
 
 
 def _decoded(clf: Classifier, paths: list[Path]) -> Iterator[tuple[list[int], np.ndarray]]:
@@ -128,8 +141,18 @@ def _disagreements(a: _Run, b: _Run, classes: list[str], shown: list[str], idx: 
     return len(idx) - len(rows), rows
 
 
+def _notes(found: Labelled, data: Path, main_path: Path, unread: int, overlap: Overlap | None) -> list[str]:
+    notes = found.notes + [f"{main_path.name} on {data}: predictions are not out-of-fold; on photos the model "
+                           "trained on they are optimistic and a memorised label error can hide"]
+    if unread:
+        notes.append(f"{unread} photo(s) could not be read and are left out")
+    return notes + (overlap.notes if overlap else [])
+
+
 def from_export(source: Path, data: Path, *, log=print) -> ReviewInput:
-    main_path, pairs, folder = _choose(Path(source))
+    main_path, pairs, folder, passed_over = _choose(Path(source), log)
+    for note in passed_over:
+        log(note)
     clfs = {main_path: Classifier(main_path)}
     for fmt in {f for pair in pairs for f in pair}:
         path = folder.artifact(fmt)
@@ -145,14 +168,12 @@ def from_export(source: Path, data: Path, *, log=print) -> ReviewInput:
         int8["pairs"].append({"int8_format": q.name, "fp32_format": f.name, "photos": len(kept), "agree": agree,
                               "disagreements": rows})
     scores = None if any(s is None for s in main.scores) else np.array(main.scores)
-    notes = found.notes + [f"{main_path.name} on {data}: predictions are not out-of-fold; on photos the model "
-                           "trained on they are optimistic and a memorised label error can hide"]
-    skipped = len(found.paths) - len(kept)
-    if skipped:
-        notes.append(f"{skipped} photo(s) could not be read and are left out")
+    paths = [found.paths[i] for i in kept]
+    overlap = training_overlap(folder, paths) if folder else None
     return ReviewInput(title=f"{main_path} on {data}", method=f"{main_path.name} ({clfs[main_path].backend.name}) "
-                       "on a labelled folder", classes=classes, paths=[found.paths[i] for i in kept],
+                       "on a labelled folder", classes=classes, paths=paths,
                        shown=[shown[i] for i in kept], labels=np.array([found.labels[i] for i in kept]),
                        probs=np.concatenate(main.probs) if kept else np.zeros((0, len(classes))), scores=scores,
-                       threshold=clfs[main_path].threshold, sources=[str(data)] * len(kept), notes=notes,
-                       int8=int8 if pairs else None)
+                       threshold=clfs[main_path].threshold, sources=[str(data)] * len(kept),
+                       notes=passed_over + _notes(found, data, main_path, len(found.paths) - len(kept), overlap),
+                       int8=int8 if pairs else None, trained=np.array(overlap.trained, bool) if overlap else None)

@@ -28,6 +28,7 @@ class ReviewInput:
     sources: list[str] = field(default_factory=list)  # (N,) the data folder each photo came from
     notes: list[str] = field(default_factory=list)  # caveats the page prints at the top
     int8: dict | None = None  # export reviews: INT8 vs its FP32 sibling (edge.review.from_export)
+    trained: np.ndarray | None = None  # (N,) bool, export reviews: the run trained on this very file (overlap.py)
 
     @property
     def predicted(self) -> np.ndarray:
@@ -56,7 +57,7 @@ def shown_path(path: Path, source: Path, name_folder: bool) -> str:
     return f"{source.name}/{rel}" if name_folder else rel
 
 
-def _read_json(path: Path, what: str) -> dict:
+def read_json(path: Path, what: str) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -71,7 +72,7 @@ def _read_json(path: Path, what: str) -> dict:
 def run_sources(run_dir: Path, root: Path) -> list[Path]:
     """The data folders a run was trained on: split.json's `sources` (edge train DATA MORE...), else its root."""
     split = run_dir / SPLIT_FILE
-    extra = _read_json(split, "the split").get("sources", []) if split.is_file() else []
+    extra = read_json(split, "the split").get("sources", []) if split.is_file() else []
     folders = [Path(s["folder"]) if isinstance(s, dict) else Path(s) for s in extra]
     return [root] + [f for f in folders if f != root]
 
@@ -82,7 +83,7 @@ def from_run(run_dir: Path, data: Path | None = None) -> ReviewInput:
     if not path.is_file():
         raise EdgeError(f"{run_dir}: no {OOF_FILE} (runs trained before edge review have none); retrain the run, "
                         "or review an export on a labelled folder: edge review EXPORT_DIR --data DIR")
-    oof = _read_json(path, "the out-of-fold predictions")
+    oof = read_json(path, "the out-of-fold predictions")
     try:
         root = Path(data or oof["root"])
         rows = oof["photos"]

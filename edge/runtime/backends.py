@@ -11,7 +11,7 @@ import numpy as np
 
 from edge.errors import EdgeError, did_you_mean, short_reason
 from edge.export_dir import MANIFEST_FILE, ExportDir
-from edge.formats import ArtifactFormat
+from edge.formats import FORMATS, ArtifactFormat
 from edge.manifest import MANIFEST_KEY, Manifest
 from edge.runtime.arm_backends import LiteRTBackend, NcnnBackend
 from edge.runtime.backend_base import Backend, missing_library
@@ -122,7 +122,8 @@ class OpenVINOBackend(Backend):
 
 BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvino": OpenVINOBackend,
                                       "litert": LiteRTBackend, "ncnn": NcnnBackend}
-SUFFIXES = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "litert", ".param": "ncnn"}
+# what runs a file, by its suffix, from the format table (model.ts -> torch, model.int8.onnx -> onnxruntime)
+SUFFIXES = {Path(f.path).suffix: f.backend for f in FORMATS.values()}
 
 
 def installed(backend_name: str) -> bool:
@@ -149,28 +150,36 @@ def runnable(export: ExportDir) -> tuple[list[ArtifactFormat], str | None]:
 
 
 def resolve_artifact(path: str | Path) -> Path:
-    """An artifact file; an export folder resolves to its best artifact this machine can run."""
+    """An artifact file as given (an export folder resolves through edge.runtime.resolve)."""
     path = Path(path)
     if path.is_dir():
-        formats, note = runnable(ExportDir(path))
-        if formats:
-            return ExportDir(path).artifact(formats[0])
-        raise EdgeError(f"{path}: no exported model this machine can run inside"
-                        f"{f' ({note})' if note else ''}; pass an artifact or an export folder")
+        raise EdgeError(f"{path}: a folder; pass an artifact file here, or load the folder with Classifier(folder)")
     if not path.is_file():
         raise EdgeError(f"{path}: model file not found")
     return path
 
 
-def create_backend(path: str | Path, name: str | None = None, threads: int | None = None,
-                   precision: str | None = None, spin_wait: bool = True) -> Backend:
-    if name is not None and name not in BACKENDS:
+def check_backend_name(name: str) -> None:
+    if name not in BACKENDS:
         raise EdgeError(f"--backend {name}: not a backend here; choose one of {', '.join(BACKENDS)}"
                         f"{did_you_mean(name, BACKENDS)}")
+
+
+def create_backend(path: str | Path, name: str | None = None, threads: int | None = None,
+                   precision: str | None = None, spin_wait: bool = True) -> Backend:
+    """The backend for one artifact file, loaded: `name` or the one its suffix names in the format table."""
+    if name is not None:
+        check_backend_name(name)
     path = resolve_artifact(path)
     name = name or SUFFIXES.get(path.suffix.lower())
+    if name == "torch":  # importing torch here would break the runtime's no-torch contract (lint-imports)
+        onnx = path.with_name(FORMATS["onnx"].path)
+        raise EdgeError(f"{path}: TorchScript needs torch, and the runtime never imports it; run "
+                        f"{onnx if onnx.is_file() else 'the export folder or its model.onnx'} instead, "
+                        "or load this file in PyTorch with torch.jit.load")
     if name not in BACKENDS:
-        raise EdgeError(f"{path}: unknown model type '{path.suffix}'; use .onnx, .xml, .tflite or .param, or --backend")
+        known = ", ".join(s for s, b in SUFFIXES.items() if b in BACKENDS)
+        raise EdgeError(f"{path}: unknown model type '{path.suffix}'; use {known}, or --backend")
     return BACKENDS[name](path, threads or available_cores(), precision, spin_wait).load()
 
 

@@ -13,6 +13,7 @@ from edge.manifest import Manifest, UnknownSpec, read_manifest
 from edge.runtime.backends import create_backend, load_manifest_text
 from edge.runtime.images import check_size, load_rgb, to_rgb
 from edge.runtime.preprocess import Preprocessor
+from edge.runtime.resolve import resolve_model
 
 
 @dataclass
@@ -86,9 +87,12 @@ def _array_to_rgb(array: np.ndarray) -> Image.Image:
 class Classifier:
     """`Classifier("model.int8.onnx").predict("photo.jpg")` -> Prediction(label, top, unknown, score).
 
-    The manifest (labels, resize, crop, mean/std) comes from the artifact itself, or the
-    manifest.json beside it, or `manifest=PATH` when the artifact carries none. `spin_wait=False`
-    when other threads need the cores while the model runs (edge-infer's folder pipeline).
+    `path`: an artifact file, or an export folder, which runs what `edge-infer FOLDER` runs (one rule,
+    edge.runtime.resolve): its tuned choice for this machine, timed on first use with one line on
+    stderr; with `backend`, the folder's best artifact for that backend. The manifest (labels, resize,
+    crop, mean/std) comes from the artifact itself, or the manifest.json beside it, or `manifest=PATH`
+    when the artifact carries none. `spin_wait=False` when other threads need the cores while the
+    model runs (edge-infer's folder pipeline).
 
     One instance may be shared by many threads (a web server's handlers): preprocessing holds no
     state, ONNX Runtime sessions are thread-safe, and the OpenVINO backend serialises its infer
@@ -98,7 +102,8 @@ class Classifier:
     def __init__(self, path: str | Path, *, backend: str | None = None, threads: int | None = None,
                  manifest: str | Path | None = None, precision: str | None = None, spin_wait: bool = True,
                  unknown: bool = True, keep: float | None = None):
-        self.backend = create_backend(path, backend, threads, precision, spin_wait)
+        resolved = resolve_model(path, backend=backend, threads=threads)  # a folder: what edge-infer runs
+        self.backend = create_backend(resolved.path, backend, resolved.threads, precision, spin_wait)
         if manifest is not None:
             self.manifest = read_manifest(manifest)
         else:

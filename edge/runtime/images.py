@@ -59,13 +59,14 @@ def load_rgb(source: str | Path | bytes, min_side: int | None = None, name: str 
     `min_side` (the manifest's `decode_side`): a JPEG may decode at reduced scale as long as its
     shorter side stays at least this many pixels. None: decode fully (every other format always is).
     """
-    name = name or ("<bytes>" if isinstance(source, bytes) else str(source))  # stdin names itself "stdin"
+    is_file = not isinstance(source, bytes)  # bytes (an upload, stdin) are sent again, not removed from a folder
+    name = name or ("<bytes>" if not is_file else str(source))  # stdin names itself "stdin"
     try:
-        fp = io.BytesIO(source) if isinstance(source, bytes) else source
+        fp = io.BytesIO(source) if not is_file else source
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, by our bounds
             with Image.open(fp) as img:
-                check_size(img.size, name)  # the declared size: bounds hold before any draft
+                check_size(img.size, name, is_file)  # the declared size: bounds hold before any draft
                 _draft(img, min_side)
                 img.load()
                 return to_rgb(img)
@@ -73,22 +74,28 @@ def load_rgb(source: str | Path | bytes, min_side: int | None = None, name: str 
         raise EdgeError(f"{name}: file not found") from None
     except Image.DecompressionBombError:
         raise EdgeError(f"{name}: declares more than {MAX_PIXELS:,} pixels (decompression bomb?); "
-                        "remove it or shrink it") from None
+                        + ("remove it or shrink it" if is_file else "send a smaller image")) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        reason = "empty file" if _is_empty(source) else f"not a readable image ({type(exc).__name__})"
-        raise EdgeError(f"{name}: {reason}; remove or replace it") from None
+        empty = _is_empty(source)
+        if is_file:
+            reason = "empty file" if empty else f"not a readable image ({type(exc).__name__})"
+            raise EdgeError(f"{name}: {reason}; remove or replace it") from None
+        reason = "no bytes" if empty else f"not a readable image ({type(exc).__name__}: cut short or damaged?)"
+        raise EdgeError(f"{name}: {reason}; send a complete image file (JPEG, PNG, WebP, BMP, TIFF ...)") from None
 
 
-def check_size(size: tuple[int, int], name: str) -> None:
+def check_size(size: tuple[int, int], name: str, is_file: bool = True) -> None:
+    """Refuse sizes no photo has; the advice is for a file in a folder, or (is_file=False) for sent bytes."""
     width, height = size
     if width < 1 or height < 1:
-        raise EdgeError(f"{name}: image has no pixels ({width}x{height}); remove or replace it")
+        raise EdgeError(f"{name}: image has no pixels ({width}x{height}); "
+                        + ("remove or replace it" if is_file else "send a real image"))
     if width * height > MAX_PIXELS:
         raise EdgeError(f"{name}: {width}x{height} is more than {MAX_PIXELS:,} pixels (decompression bomb?); "
-                        "remove it or shrink it")
+                        + ("remove it or shrink it" if is_file else "send a smaller image"))
     if max(width, height) > MAX_ASPECT * min(width, height):
         raise EdgeError(f"{name}: {width}x{height} is a strip, not a photo (aspect ratio over {MAX_ASPECT}:1); "
-                        "crop it or remove it")
+                        + ("crop it or remove it" if is_file else "crop it and send it again"))
 
 
 def _is_empty(source: str | Path | bytes) -> bool:

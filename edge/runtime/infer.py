@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from edge.errors import EdgeError
@@ -44,7 +45,7 @@ def printer(as_json: bool) -> Callable[[Prediction], None]:
 def failure_printer(as_json: bool, report: Report) -> Callable[[str, str], None]:
     """A file that could not be classified: on stderr, and with --json also a line with an `error` field."""
     def failed(source: str, error: str) -> None:
-        report(f"skipped {error}")
+        report(f"failed: {error}")
         if as_json:
             sys.stdout.write(json.dumps({"source": source, "label": None, "error": error}) + "\n")
 
@@ -69,21 +70,37 @@ def check_outputs(opts: InferOptions, kind: str) -> None:
     if opts.show and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise EdgeError("--show needs a display (DISPLAY is not set, e.g. over ssh); use --save FILE.mp4, "
                         "or watch from a browser with --serve")
+    if (opts.loop or opts.realtime) and kind != "video":
+        flag = "--loop" if opts.loop else "--realtime"
+        raise EdgeError(f"{flag} plays a video file; {opts.source} is {kind or 'not given'}: drop {flag}")
     for path, flag in ((opts.save, "--save"), (opts.summary_json, "--summary-json")):
         if path is not None:
             check_new_file(path, flag)
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM (systemd, docker stop, kill) ends the run like Ctrl-C: the video is closed playable."""
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (systemd, docker stop, kill) ends the run like Ctrl-C: the video is closed playable.
+    The handlers found on entry (SIGINT too: uvicorn sets its own) are put back on exit, error or not,
+    so a program that calls run_infer keeps its own."""
     import signal
     import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:  # None: set outside Python, cannot be put back from here
+                signal.signal(sig, handler)
 
 
 def load_classifier(opts: InferOptions, artifact: Path, threads: int | None, kind: str) -> Classifier:
@@ -103,7 +120,7 @@ def describe_model(clf: Classifier) -> str:
 
 def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report: Report = report_stderr,
               run: Callable | None = None) -> Summary:
-    """Classify the source; raise EdgeError when nothing could be classified. `run`: what runs the
+    """Classify the source; raise EdgeError when nothing could be classified or a file failed. `run`: what runs the
     source instead of run_source, with its arguments (edge-infer --serve passes edge.serve's)."""
     from edge.runtime.source_run import run_source
     from edge.runtime.sources import classify_spec
@@ -112,23 +129,36 @@ def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report
     check_outputs(opts, kind)
     clf = load_classifier(opts, artifact, threads, kind)
     report(describe_model(clf))
-    summary = Summary()
-    stop_on_sigterm()
+    from edge.runtime.reopen import live_health
+    from edge.runtime.sdnotify import watch_predictions
+
+    summary = Summary(source=live_health(kind, opts.source))  # a camera/stream/picam's losses and gaps
+    emit = watch_predictions(printer(opts.json_lines), clf, summary.source)  # systemd: READY, watchdog, STATUS
     from edge.runtime.collect import start_collecting
 
-    collect = start_collecting(opts, clf, kind)  # --collect DIR: a writer thread; None without it
-    try:
-        (run or run_source)(clf, opts, kind, summary, printer(opts.json_lines),
-                            failure_printer(opts.json_lines, report), collect)
-    except KeyboardInterrupt:
-        report("interrupted")
-    report(summary.line())
-    if collect is not None:
-        report(collect.finish())
-    if opts.summary_json is not None:
-        from edge.atomic import write_json
+    with stop_on_sigterm():
+        collect = start_collecting(opts, clf, kind)  # --collect DIR: a writer thread; None without it
+        try:
+            (run or run_source)(clf, opts, kind, summary, emit,
+                                failure_printer(opts.json_lines, report), collect, report=report)
+        except KeyboardInterrupt:
+            report("interrupted")
+        report(summary.line())
+        if collect is not None:
+            report(collect.finish())
+        if opts.summary_json is not None:
+            from edge.atomic import write_json
 
-        write_json(opts.summary_json, summary.to_dict())
+            write_json(opts.summary_json, summary.to_dict())
+    check_outcome(opts, summary)
+    return summary
+
+
+def check_outcome(opts: InferOptions, summary: Summary) -> None:
+    """Exit non-zero when nothing was classified, or when any file failed (unless --allow-failures)."""
     if summary.classified == 0 and opts.source is not None:
         raise EdgeError(f"{opts.source}: nothing could be classified")
-    return summary
+    if summary.failed and not opts.allow_failures:
+        many = summary.failed != 1
+        raise EdgeError(f"{opts.source}: {summary.failed} file{'s' if many else ''} could not be classified "
+                        f"(listed above); fix or remove {'them' if many else 'it'}, or pass --allow-failures")

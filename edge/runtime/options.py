@@ -6,17 +6,31 @@ call `edge.runtime.infer.run_infer` with the same object. Plain data, torch-free
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.cli_options import arg, opt
 from edge.errors import EdgeError
+from edge.formats import FORMATS
+
+# Help texts read from the format table, so a new format or backend appears in --help by itself.
+ARTIFACT_FILES = " / ".join(dict.fromkeys(f.path.rsplit("/", 1)[-1] for f in FORMATS.values()))
+RUNTIME_BACKENDS = ", ".join(dict.fromkeys(f.backend for f in FORMATS.values() if f.backend != "torch"))
+# What an option needs installed (module -> distribution), checked before autotune and model loading.
+OPTION_NEEDS = {
+    "serve": ("--serve", "serve", {"starlette": "starlette", "uvicorn": "uvicorn", "prometheus_client": "prometheus-client",
+                                   "python_multipart": "python-multipart"}),
+    "mqtt": ("--mqtt", "mqtt", {"paho": "paho-mqtt"}),
+}
+GPIO_MISSING = ("--gpio needs gpiozero, which is not installed: pip install 'edge-classifier[gpio]' (on Raspberry Pi OS: "
+                "sudo apt install python3-gpiozero, in a venv made with --system-site-packages)")
 
 
 @dataclass(frozen=True, kw_only=True)
 class InferOptions:
     artifact: Path | None = field(default=None, metadata=arg(
-        "model.onnx / model.int8.onnx / model.xml or an export folder."))
+        f"An exported model ({ARTIFACT_FILES}) or an export folder (its best artifact runnable here)."))
     source: str | None = field(default=None, metadata=arg(
         "Image, folder, glob, video, camera index or /dev/videoN, 'picam', or - for stdin."))
     json_lines: bool = field(default=False, metadata=opt("One JSON object per image/frame on stdout.", "--json"))
@@ -25,7 +39,8 @@ class InferOptions:
     threads: int | None = field(default=None, metadata=opt(
         "Inference threads (default: what `edge devices tune` measured, the device profile's, or all cores)."))
     workers: int = field(default=2, metadata=opt("Decode threads for folders."))
-    backend: str | None = field(default=None, metadata=opt("Force onnxruntime or openvino."))
+    backend: str | None = field(default=None, metadata=opt(
+        f"Run with this backend ({RUNTIME_BACKENDS}); with an export folder, its best artifact for it."))
     device: str | None = field(default=None, metadata=opt("Device profile name (edge devices list)."))
     manifest: Path | None = field(default=None, metadata=opt("manifest.json for an artifact that carries none."))
     show: bool = field(default=False, metadata=opt("Show frames with label and FPS in a window (needs a display).",
@@ -33,6 +48,13 @@ class InferOptions:
     save: Path | None = field(default=None, metadata=opt("Write annotated video/camera frames to this .mp4."))
     max_frames: int | None = field(default=None, metadata=opt("Stop a video/camera after N frames."))
     stride: int = field(default=1, metadata=opt("Video files: classify every N-th frame."))
+    realtime: bool | None = field(default=None, metadata=opt(
+        "Video files: play at the file's own frame rate (default: on with --serve, else as fast as it classifies).",
+        "--realtime/--no-realtime"))
+    loop: bool = field(default=False, metadata=opt("Video files: start again at the end (until Ctrl-C or --max-frames).",
+                                                   "--loop"))
+    allow_failures: bool = field(default=False, metadata=opt(
+        "Exit 0 even when some files could not be classified (they are still listed).", "--allow-failures"))
     summary_json: Path | None = field(default=None, metadata=opt("Also write the summary here as JSON."))
     list_cameras: bool = field(default=False, metadata=opt("List cameras OpenCV can open, then exit.",
                                                            "--list-cameras"))
@@ -57,8 +79,34 @@ class InferOptions:
     max_body_mb: float = field(default=20.0, metadata=opt("--serve: largest request body in MB (larger: 413)."))
     on_change: str | None = field(default=None, metadata=opt(
         "POST a JSON event to this URL when the live label changes (debounced by --hold).", metavar="URL"))
-    hold: int = field(default=5, metadata=opt("--on-change: frames in a row the new label must hold."))
-    min_confidence: float = field(default=0.5, metadata=opt("--on-change: top-1 probability those frames need."))
+    hold: int = field(default=5, metadata=opt("--on-change, --mqtt: frames in a row the new label must hold."))
+    min_confidence: float = field(default=0.5, metadata=opt("--on-change, --mqtt: top-1 probability those frames need."))
+    # --mqtt: the live label as MQTT topics and Home Assistant entities (edge.actions; extra edge-classifier[mqtt])
+    mqtt: str | None = field(default=None, metadata=opt(
+        "Publish the live label to an MQTT broker, with Home Assistant discovery: "
+        "mqtt://HOST or mqtt://USER:PASS@HOST:PORT/PREFIX, mqtts:// for TLS (topics under PREFIX/NAME/; "
+        "PREFIX default edge).",
+        metavar="URL"))
+    mqtt_password: str | None = field(default=None, metadata=opt(
+        "--mqtt: the broker password, for a URL that names only the user.", envvar="EDGE_MQTT_PASSWORD"))
+    mqtt_ca: Path | None = field(default=None, metadata=opt("--mqtt mqtts://: the CA certificate (PEM) of the broker."))
+    mqtt_name: str | None = field(default=None, metadata=opt(
+        "--mqtt: this device's name in topics and Home Assistant (default: the hostname)."))
+    mqtt_binary: list[str] | None = field(default=None, metadata=opt(
+        "--mqtt: a Home Assistant binary_sensor that is on while LABEL holds (repeatable).", metavar="LABEL"))
+    # --gpio, --record: more actions on the debounced state (edge.actions.gpio_action, edge.actions.clip_action)
+    gpio: list[str] | None = field(default=None, metadata=opt(
+        "Drive a GPIO pin high while LABEL (a class, or unknown) is the state, low otherwise: 17=person "
+        "(BCM pin number; repeatable; needs gpiozero: edge-classifier[gpio]).", metavar="PIN=LABEL"))
+    record: Path | None = field(default=None, metadata=opt(
+        "Save an annotated MP4 clip (+ a JSON sidecar) around each state change into DIR.", metavar="DIR"))
+    record_on: str = field(default="change", metadata=opt(
+        "--record: the state becoming LABEL (or unknown), or any change of state (change).", metavar="LABEL|unknown|change"))
+    pre: float = field(default=3.0, metadata=opt("--record: seconds of video kept from before the change.",
+                                                 metavar="SECONDS"))
+    post: float = field(default=5.0, metadata=opt("--record: seconds recorded after the change.", metavar="SECONDS"))
+    record_max_mb: float = field(default=500.0, metadata=opt(
+        "--record: delete the oldest clips edge wrote once DIR holds more (files edge did not write are never touched)."))
 
     def check(self) -> InferOptions:
         """Refuse what cannot work before any model loads (a one-line error, not a silent no-op)."""
@@ -69,4 +117,27 @@ class InferOptions:
                 raise EdgeError(f"--{name.replace('_', '-')} {getattr(self, name)}: pass 1 or more")
         if self.threads is not None and self.threads < 1:
             raise EdgeError(f"--threads {self.threads}: pass 1 or more, or leave it out to use every core")
+        for name in OPTION_NEEDS:  # a missing library fails now, in one line, not after tuning and loading
+            if getattr(self, name) is not None:
+                require_installed(name)
+        if self.gpio and importlib.util.find_spec("gpiozero") is None:
+            raise EdgeError(GPIO_MISSING)
+        if self.record is not None and not (self.pre >= 0 and self.post > 0 and self.record_max_mb > 0):
+            raise EdgeError(f"--pre {self.pre:g} --post {self.post:g} --record-max-mb {self.record_max_mb:g}: "
+                            "pass --pre 0 or more, --post and --record-max-mb above 0")
         return self
+
+    @property
+    def watches_state(self) -> bool:
+        """Options that act on the debounced live label: the event core (edge.actions) runs for them."""
+        return any(value is not None for value in (self.on_change, self.mqtt, self.gpio, self.record))
+
+
+def require_installed(option: str) -> None:
+    """EdgeError naming what OPTION_NEEDS[option] lacks here and the pip line that brings it."""
+    flag, extra, modules = OPTION_NEEDS[option]
+    missing = [dist for module, dist in modules.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        raise EdgeError(f"{flag} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+                        f"not installed: pip install 'edge-classifier[{extra}]' "
+                        "(on a Raspberry Pi: 'edge-classifier[pi]', which has them all)")

@@ -33,7 +33,8 @@ def classify_spec(spec: str) -> str:
         return "stdin"
     if spec in ("picam", "picamera"):
         return "picamera"
-    if spec.isdigit() or spec.startswith("/dev/video") or "://" in spec:
+    # /dev/v4l/by-id/...: the name a USB camera keeps when it is plugged in again (its /dev/videoN may change)
+    if spec.isdigit() or spec.startswith(("/dev/video", "/dev/v4l/")) or "://" in spec:
         return "camera"
     if Path(spec).suffix.lower() in VIDEO_SUFFIXES and Path(spec).is_file():
         return "video"
@@ -42,13 +43,20 @@ def classify_spec(spec: str) -> str:
 
 def list_images(spec: str) -> list[Path]:
     """A file, a folder (recursive) or a glob pattern -> sorted image paths."""
+    return find_images(spec)[0]
+
+
+def find_images(spec: str) -> tuple[list[Path], list[Path]]:
+    """(image paths, files a folder holds that are left out for their extension); a named file or a
+    glob's match is always tried, whatever its name."""
     path = Path(spec)
     if path.is_file():
-        return [path]
+        return [path], []
     if path.is_dir():
-        return [p for p in walk_files(path) if is_image_name(p)]
+        files = list(walk_files(path))
+        return [p for p in files if is_image_name(p)], [p for p in files if not is_image_name(p)]
     if any(ch in spec for ch in "*?["):
-        return glob_files(spec)
+        return glob_files(spec), []
     raise EdgeError(f"{spec}: no such file, folder, video or camera; pass an image, folder, glob, video or camera index")
 
 
@@ -162,7 +170,8 @@ class LatestFrameCamera:
     def close(self) -> None:
         self._stop = True
         self._thread.join(timeout=2)
-        self.capture.release()
+        if not self._thread.is_alive():  # a read still blocked (a hung stream) keeps its capture until collected
+            self.capture.release()
 
 
 # picamera2 comes from apt (it needs the system's libcamera), so a venv sees it only when made with
@@ -170,7 +179,7 @@ class LatestFrameCamera:
 PICAMERA_MISSING = ("picam: picamera2 is not importable from this Python; on Raspberry Pi OS: sudo apt install -y "
                     "python3-picamera2, then use a venv made with `python3 -m venv --system-site-packages` "
                     "(a venv made without it cannot see apt packages: make it again, or `make install-runtime "
-                    "SYSTEM_SITE=1`)")
+                    "SYSTEM_SITE=1`), and install edge there with pip install 'edge-classifier[pi]'")
 
 
 def picamera_frames(limit: int | None = None) -> Iterator[Frame]:
@@ -180,10 +189,10 @@ def picamera_frames(limit: int | None = None) -> Iterator[Frame]:
     except ImportError:
         raise EdgeError(PICAMERA_MISSING) from None
     camera = Picamera2()
-    # RGB888 in picamera2 is stored B,G,R in memory: already OpenCV order.
-    camera.configure(camera.create_preview_configuration(main={"format": "RGB888", "size": (640, 480)}))
-    camera.start()
     try:
+        # RGB888 in picamera2 is stored B,G,R in memory: already OpenCV order.
+        camera.configure(camera.create_preview_configuration(main={"format": "RGB888", "size": (640, 480)}))
+        camera.start()
         index = 0
         while limit is None or index < limit:
             start = time.perf_counter()
@@ -191,7 +200,7 @@ def picamera_frames(limit: int | None = None) -> Iterator[Frame]:
             yield Frame("picam", index, frame, (time.perf_counter() - start) * 1000)
             index += 1
     finally:
-        camera.stop()
+        camera.close()  # stops it too, and frees the camera for the next Picamera2 (edge.runtime.reopen)
 
 
 def quiet_opencv() -> None:

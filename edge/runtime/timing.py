@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from edge.runtime.reopen import SourceHealth
 
 STAGES = ("decode", "preprocess", "inference")
 
@@ -40,6 +44,11 @@ class Summary:
     failed: int = 0
     unknown: int = 0  # of the classified: answered "unknown" (none of the classes)
     stages: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    ended: float | None = None  # set by stop(): time after it (a server still serving) is not counted
+    source: SourceHealth | None = None  # a camera/stream/picam: its losses and gaps (edge.runtime.reopen)
+
+    def stop(self) -> None:
+        self.ended = time.perf_counter()
 
     def count(self, prediction) -> None:
         self.classified += 1
@@ -50,7 +59,7 @@ class Summary:
 
     @property
     def seconds(self) -> float:
-        return time.perf_counter() - self.started
+        return (self.ended if self.ended is not None else time.perf_counter()) - self.started
 
     def to_dict(self) -> dict:
         out = {"classified": self.classified, "unknown": self.unknown, "failed": self.failed, "seconds": round(self.seconds, 3),
@@ -59,6 +68,8 @@ class Summary:
             if values:
                 out[f"{stage}_ms_p50"] = round(float(np.percentile(values, 50)), 3)
                 out[f"{stage}_ms_p90"] = round(float(np.percentile(values, 90)), 3)
+        if self.source is not None and self.source.losses:
+            out["source"] = self.source.to_dict()
         return out
 
     def line(self) -> str:
@@ -68,4 +79,6 @@ class Summary:
         for stage in STAGES:
             if f"{stage}_ms_p50" in d:
                 parts.append(f"{stage} p50/p90 {d[stage + '_ms_p50']:.2f}/{d[stage + '_ms_p90']:.2f} ms")
+        if "source" in d:
+            parts.append(f"source lost {d['source']['losses']}x ({d['source']['lost_s_total']:.0f} s in all)")
         return "summary: " + ", ".join(parts)

@@ -43,9 +43,9 @@ async def read_body(request, limit: int, timeout_s: float) -> bytes:
 def parse_k(value: str | None, default: int, labels: int) -> int:
     if value is None:
         return min(default, labels)
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
-        raise HttpError(400, f"k={value[:20]}: give a whole number of labels, 1 to {labels}")
-    return min(int(value), labels)
+    if not (len(value) <= 6 and value.isascii() and value.isdigit() and 1 <= int(value) <= labels):  # '²'.isdigit()
+        raise HttpError(400, f"k={value[:20]}: give a whole number from 1 to {labels} (this model has {labels} labels)")
+    return int(value)
 
 
 def stream_slot(count: int, limit: int, kind: str) -> None:

@@ -24,7 +24,8 @@ def image_bytes(body: bytes, content_type: str) -> tuple[str, bytes]:
     """(name the answer reports as its source, the image's bytes)."""
     if content_type.lower().startswith("multipart/form-data"):
         return _from_multipart(body, content_type)
-    if content_type.lower().startswith(("application/x-www-form-urlencoded", "text/", "application/json")):
+    sent_as_text = content_type.lower().startswith(("application/x-www-form-urlencoded", "text/", "application/json"))
+    if sent_as_text and not looks_like_image(body):  # `curl --data-binary @rose.jpg` says form-urlencoded: sniff
         raise HttpError(415, f"Content-Type {content_type.split(';')[0]}: send the image bytes as the body "
                              "(e.g. image/jpeg) or as a multipart/form-data field 'image'")
     if not body:
@@ -105,7 +106,8 @@ def check_is_image(data: bytes) -> None:
             raise HttpError(400, "broken image: its header is cut short or invalid; send a complete image file") from None
         raise HttpError(415, "the body is not an image this runtime can read (JPEG, PNG, WebP, BMP, GIF, TIFF)") from None
     except Exception as exc:  # a recognised format whose header is broken
-        raise HttpError(400, f"unreadable image ({type(exc).__name__}); send a complete image file") from None
+        raise HttpError(400, f"the upload is not a readable image ({type(exc).__name__}: cut short or damaged?); "
+                             "send a complete image file") from None
 
 
 def looks_like_image(data: bytes) -> bool:
@@ -122,7 +124,8 @@ def decode_request(preprocess, body: bytes, content_type: str) -> tuple[str, np.
     source, data = image_bytes(body, content_type)
     check_is_image(data)
     try:
-        img = preprocess.load(data, name="image")  # the manifest's decode, as edge-infer does for a file
+        name = "upload" if source == "request" else f"upload {source}"  # its advice: send again, not remove a file
+        img = preprocess.load(data, name=name)  # the manifest's decode, as edge-infer does for a file
     except EdgeError as exc:
         raise HttpError(400, str(exc)) from None
     mid = time.perf_counter()

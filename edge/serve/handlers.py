@@ -144,7 +144,7 @@ def versions(backend: str) -> dict:
 async def healthz(request, parts: Parts):
     status = parts.hub.status()
     status.pop("summary", None)
-    ready = status["source"] != "failed"
+    ready = status["source"] not in ("failed", "lost")  # lost: a camera being reopened (since status["lost"])
     return _json({"ready": ready, **status, "queued": parts.worker.admitted}, 200 if ready else 503)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
+from edge.actions.start import start_events
 from edge.errors import EdgeError
 from edge.serve.options import make_options
 from edge.serve.run import check_live, serve, watch
 
 
-def live_loop(clf, opts, kind: str, summary, emit, collect=None):
+def live_loop(clf, opts, kind: str, summary, emit, collect=None, events=None):
     """The source loop edge-infer runs today (frames, --save/--show sink, --collect), taking the
     server's hook factory: `loop(hook)` runs it with `hook(sink)` as the on_frame callback."""
     from edge.runtime import pipeline
@@ -15,11 +18,15 @@ def live_loop(clf, opts, kind: str, summary, emit, collect=None):
 
     def loop(hook):
         sink = frame_sink(opts, kind)
-        frames, close = live_frames(opts, kind)
+        frames, close = live_frames(opts, kind, summary.source)
+        if events is not None:
+            frames = events.gate(frames)  # the classify switch (MQTT <source>/classify/set) pauses here
+        summary.started = time.perf_counter()  # img/s over the frames' time: not the server's start, not idle serving
         try:
             return pipeline.run_frames(clf, frames, k=opts.top_k, emit=emit, summary=summary,
                                        on_frame=hook(collect.frame_hook(sink) if collect else sink))
         finally:
+            summary.stop()
             close()
             if sink is not None:
                 sink.close()
@@ -27,18 +34,24 @@ def live_loop(clf, opts, kind: str, summary, emit, collect=None):
     return loop
 
 
-def run_served(clf, opts, kind: str | None, summary, emit, on_error=None, collect=None) -> None:
-    """What run_infer calls instead of run_source for --serve / --on-change (same arguments)."""
+def run_served(clf, opts, kind: str | None, summary, emit, on_error=None, collect=None, report=None) -> None:
+    """What run_infer calls instead of run_source for --serve / --on-change / --mqtt (same arguments)."""
     from edge.runtime.infer import report_stderr
 
+    report = report or report_stderr
     options = make_options(serve=opts.serve, token=opts.token, no_auth=opts.no_auth, max_body_mb=opts.max_body_mb,
                            on_change=opts.on_change, hold=opts.hold, min_confidence=opts.min_confidence,
                            top_k=opts.top_k)
     check_live(kind, opts.source)
-    loop = None if kind is None else live_loop(clf, opts, kind, summary, emit, collect)
-    if opts.serve is None:
-        if loop is None:
-            raise EdgeError("--on-change watches a live SOURCE (camera, picam, video); give one")
-        watch(clf, options, loop, report=report_stderr)
-        return
-    serve(clf, options, loop, report=report_stderr)
+    if kind is None and (opts.serve is None or opts.mqtt is not None or opts.gpio or opts.record is not None):
+        raise EdgeError("--on-change, --mqtt, --gpio and --record watch a live SOURCE (camera, picam, video); give one")
+    events = None if kind is None else start_events(opts, clf, report)  # the trackers, and --mqtt
+    loop = None if kind is None else live_loop(clf, opts, kind, summary, emit, collect, events)
+    try:
+        if opts.serve is None:
+            watch(clf, options, loop, report=report, events=events)
+        else:
+            serve(clf, options, loop, report=report, events=events, health=summary.source)
+    finally:
+        if events is not None:
+            events.close()  # idempotent: also where Service or watch failed before they could

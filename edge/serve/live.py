@@ -24,17 +24,17 @@ class LiveHub:
         self.has_source = has_source
         self.state = "starting" if has_source else "none"  # starting | running | done | failed
         self.lock = threading.Lock()
-        self.latest: tuple | None = None  # (bgr, prediction, fps) of the newest frame
+        self.latest: tuple | None = None  # (bgr, prediction) of the newest frame
         self.frame_seq = 0
-        self.jpeg: tuple[int, bytes] = (0, b"")  # (frame_seq it shows, JPEG bytes)
+        self.jpeg: tuple[int, bytes] = (0, b"")  # (encode count, JPEG bytes): a re-encode is news to viewers too
         self.events: deque[tuple[int, str]] = deque(maxlen=EVENTS_KEPT)  # (seq, JSON line)
         self.event_seq = 0
         self.times: deque[float] = deque(maxlen=60)
         self.last_frame_at: float | None = None
         self.frames = self.dropped = 0
         self.summary: dict | None = None
+        self.source_health = None  # edge.runtime.reopen.SourceHealth of a camera/stream/picam, set by Service
         self.viewers = self.subscribers = 0  # open MJPEG / SSE connections (event loop thread only)
-        self.listeners: list = []  # callables(prediction): --on-change
         self.closed = False
         self._new_frame = threading.Event()
         self._last_index: int | None = None
@@ -66,7 +66,7 @@ class LiveHub:
             self.state, self.last_frame_at = "running", now
             self.frames, self.dropped = self.frames + 1, self.dropped + dropped
             self.frame_seq += 1
-            self.latest = (frame.bgr, prediction, self._fps_locked())
+            self.latest = (frame.bgr, prediction)
             if line is not None:
                 self.event_seq += 1
                 self.events.append((self.event_seq, line))
@@ -74,25 +74,38 @@ class LiveHub:
             self._new_frame.set()
         if self.metrics:
             self.metrics.observe_frame(prediction.latency_ms.get("inference", 0.0), prediction.unknown, dropped)
-        for listener in self.listeners:
-            listener(prediction)
 
     def finish(self, state: str, summary: dict | None = None) -> None:
         with self.lock:
+            if summary is None and self.state == "running":  # stopped early: keep the rate it had
+                summary = {"fps": self._fps_locked()}
             self.state, self.summary = state, summary
+        self._new_frame.set()  # the last frame again, with the final fps on it
+
+    def latest_line(self) -> str | None:
+        """The newest prediction as a --json line: what a page that connects now shows first."""
+        with self.lock:
+            return None if self.latest is None else json.dumps(self.latest[1].to_dict())
 
     # -- the server's side -----------------------------------------------------------------------
     def _fps_locked(self) -> float:
+        """Frames a second over the last 60 frames while the source runs; once it ended, the run's own rate
+        (its summary: frames over the time spent on them). Overlay, page, /healthz and exit line agree."""
+        if self.state != "running" and self.summary is not None:
+            return float(self.summary.get("fps", 0.0))
         if len(self.times) < 2 or self.times[-1] <= self.times[0]:
             return 0.0
         return (len(self.times) - 1) / (self.times[-1] - self.times[0])
 
     def status(self) -> dict:
+        health = self.source_health
+        lost = health is not None and health.state == "lost"
         with self.lock:
             age = None if self.last_frame_at is None else round(time.monotonic() - self.last_frame_at, 3)
-            fps = self._fps_locked() if self.state == "running" else (self.summary or {}).get("fps", 0.0)
-            return {"source": self.state, "frames": self.frames, "dropped_frames": self.dropped,
-                    "fps": round(fps, 2), "last_frame_age_s": age, "summary": self.summary,
+            return {"source": "lost" if lost else self.state, **({"lost": health.to_dict()} if lost else {}),
+                    "frames": self.frames, "dropped_frames": self.dropped,
+                    "fps": round(self._fps_locked(), 1),  # the figure the overlay draws
+                    "last_frame_age_s": age, "summary": self.summary,
                     "viewers": self.viewers, "subscribers": self.subscribers}
 
     def events_after(self, seq: int) -> list[tuple[int, str]]:
@@ -108,9 +121,9 @@ class LiveHub:
             self._new_frame.clear()
             started = time.monotonic()
             with self.lock:
-                latest, seq = self.latest, self.frame_seq
+                latest, fps = self.latest, self._fps_locked()
             if latest is not None:
-                self.jpeg = (seq, encode_jpeg(*latest))
+                self.jpeg = (self.jpeg[0] + 1, encode_jpeg(*latest, round(fps, 1)))
             time.sleep(max(0.0, self.stream_period - (time.monotonic() - started)))
 
     def watch(self) -> None:

@@ -29,7 +29,12 @@ class Metrics:
         self.rejected = Counter("edge_rejected_requests", "Classify requests refused with 503 (queue full)", registry=r)
         self.queue_depth = Gauge("edge_queue_depth", "Classify requests admitted and not yet answered", registry=r)
         self.viewers = Gauge("edge_stream_clients", "Open live connections", ["kind"], registry=r)
-        self.webhook = Counter("edge_webhook_posts", "--on-change posts by outcome", ["outcome"], registry=r)
+        self.webhook = Counter("edge_webhook_events", "--on-change label changes by outcome: delivered, failed "
+                               "(after retries, or mid-retry at exit), dropped (queue full, or queued at exit)",
+                               ["outcome"], registry=r)
+        self.actions_dropped = Counter("edge_action_dropped", "Label changes an action's full queue dropped "
+                                       "(edge.actions: mqtt, webhook)", ["action"], registry=r)
+        self.webhook_pending = Gauge("edge_webhook_pending", "--on-change events queued or being posted", registry=r)
 
     def observe_batch(self, size: int, seconds_per_image: float, unknown: list[bool]) -> None:
         self.batch_size.observe(size)

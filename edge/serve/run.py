@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import threading
 from collections.abc import Callable
 
+from edge.actions.dispatch import Forward
+from edge.actions.events import Events
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier
+from edge.runtime.options import require_installed
 from edge.serve.live import LiveHub, SourceStopped
 from edge.serve.options import ServeOptions
 
-EXTRA = "pip install 'edge-classifier[serve]'"
-NEEDS = {"starlette": "starlette", "uvicorn": "uvicorn", "prometheus_client": "prometheus-client",
-         "python_multipart": "python-multipart"}
 LIVE_KINDS = ("camera", "picamera", "video")
 SourceLoop = Callable[[Callable], object]  # loop(hook) runs the source with on_frame=hook(its own sink) -> Summary
 
 
 def require_extra() -> None:
-    missing = [dist for module, dist in NEEDS.items() if importlib.util.find_spec(module) is None]
-    if missing:
-        raise EdgeError(f"--serve needs {', '.join(missing)}, which are not installed: {EXTRA}")
+    require_installed("serve")
 
 
 def check_live(kind: str | None, source: str | None) -> None:
     if kind is not None and kind not in LIVE_KINDS:
-        raise EdgeError(f"{source}: --serve and --on-change watch a camera, 'picam', a video or a stream URL; "
+        raise EdgeError(f"{source}: --serve, --on-change and --mqtt watch a camera, 'picam', a video or a stream URL; "
                         "for photos, serve the model alone (no SOURCE) and POST them to /v1/classify")
 
 
@@ -68,25 +65,45 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def start_webhook(options: ServeOptions, hub: LiveHub, metrics, report):
+def start_events(options: ServeOptions, events, metrics, report):
+    """The live run's event core (edge.actions.events; a new one when the caller passed none) with the
+    --on-change webhook hung off it, and its dropped counts on /metrics."""
+    if events is None:
+        events = Events(hold=options.hold, min_confidence=options.min_confidence, report=report)
+    start_webhook(options, events, metrics, report)
+    if metrics is not None:
+        events.on_drop = lambda action: metrics.actions_dropped.labels(action).inc()
+        for action in events.dropped():  # each action at 0 from the start, so a dashboard sees it
+            metrics.actions_dropped.labels(action)
+    return events
+
+
+def with_events(source_loop: SourceLoop, events) -> SourceLoop:
+    """The source loop with `events` seeing every frame (before the user's --save/--show sink)."""
+    return lambda hook: source_loop(lambda sink: hook(events.frame_hook(sink)))
+
+
+def start_webhook(options: ServeOptions, events, metrics, report):
     if options.on_change is None:
         return None
-    from edge.serve.webhook import Debouncer, WebhookSender
+    from edge.serve.webhook import WebhookSender
 
     sender = WebhookSender(options.on_change, metrics=metrics, report=report)
-    hub.listeners.append(Debouncer(options.hold, options.min_confidence, sender.send))
+    if metrics is not None:
+        metrics.webhook_pending.set_function(sender.pending)
+        for outcome in sender.OUTCOMES:  # all three at 0 from the start, so a dashboard sees them
+            metrics.webhook.labels(outcome)
+    events.add(Forward("webhook", lambda change: sender.send(change.to_dict()), sender.close))
     return sender
 
 
-def watch(clf: Classifier, options: ServeOptions, source_loop: SourceLoop, report=print) -> None:
-    """--on-change without --serve: the source in this thread, the label events out; no HTTP."""
-    hub = LiveHub(None, options.stream_fps, has_source=True)
-    sender = start_webhook(options, hub, None, report)
+def watch(clf: Classifier, options: ServeOptions, source_loop: SourceLoop, report=print, events=None) -> None:
+    """--on-change / --mqtt without --serve: the source in this thread, the label events out; no HTTP."""
+    events = start_events(options, events, None, report)
     try:
-        source_loop(hub.hook)
+        source_loop(events.frame_hook)
     finally:
-        hub.close()
-        sender.close()
+        events.close()
 
 
 def make_server(app, hub: LiveHub, options: ServeOptions):
@@ -122,16 +139,18 @@ def make_parts(clf: Classifier, options: ServeOptions, has_source: bool):
 class Service:
     """The server and the source thread; `run()` blocks until `stop()`, Ctrl-C or SIGTERM."""
 
-    def __init__(self, clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print):
+    def __init__(self, clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print,
+                 events=None, health=None):
         from edge.serve.app import build_app
 
         self.parts = make_parts(clf, options, source_loop is not None)
         self.report, self.hub = report, self.parts.hub
+        self.hub.source_health = health  # a camera's losses (edge.runtime.reopen.SourceHealth) for /healthz
         self.sock = bind_socket(options.host, options.port)
         self.host, self.port = self.sock.getsockname()[:2]
         self.server = make_server(build_app(self.parts), self.hub, options)
-        self.sender = start_webhook(options, self.hub, self.parts.metrics, report)
-        self.source = SourceThread(source_loop, self.hub, report, self.stop) if source_loop else None
+        self.events = start_events(options, events, self.parts.metrics, report) if source_loop else None
+        self.source = SourceThread(with_events(source_loop, self.events), self.hub, report, self.stop) if source_loop else None
 
     @property
     def url(self) -> str:
@@ -147,13 +166,18 @@ class Service:
         self.report(f"serving {self.url} ({auth}); API: /v1/classify /v1/info /v1/events /healthz /metrics")
         if self.source is not None:
             self.source.thread.start()
+        from edge.serve.keepalive import start_probe
+
+        probe = start_probe(self.host, self.port)  # systemd's watchdog while no frames flow; None without systemd
         try:
             self.server.run(sockets=[self.sock])
         finally:
+            if probe is not None:
+                probe.stop()
             self.hub.close()
             self.parts.worker.close()
-            if self.sender is not None:
-                self.sender.close()
+            if self.events is not None:
+                self.events.close()  # the webhook and MQTT finish, and a paused source stops waiting
             if self.source is not None:
                 self.source.thread.join(timeout=6)
             self.sock.close()
@@ -161,6 +185,7 @@ class Service:
             raise self.source.error
 
 
-def serve(clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print) -> None:
+def serve(clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print,
+          events=None, health=None) -> None:
     """Serve the page and the API until Ctrl-C / SIGTERM, running `source_loop` (if any) on a thread."""
-    Service(clf, options, source_loop, report).run()
+    Service(clf, options, source_loop, report, events, health).run()

@@ -16,6 +16,7 @@ from edge.serve.live import LiveHub
 
 BOUNDARY = b"edgeframe"
 POLL_S = 0.02  # how often a stream looks for a newer frame or event
+REPEAT_AFTER_S = 0.3  # MJPEG: no newer frame for this long: the last one again, so a browser shows it
 STATS_EVERY_S = 1.0  # SSE: a named 'stats' event (fps, frames, dropped) this often
 HEARTBEAT_S = 15.0  # SSE: a comment line when nothing else was sent, so proxies keep the connection
 
@@ -55,11 +56,14 @@ class TimedStream:
 
 
 async def mjpeg_chunks(hub: LiveHub) -> AsyncIterator[bytes]:
-    sent = 0
+    """The newest JPEG whenever there is a newer one. A browser shows a part only once the next part begins,
+    so a stream that goes quiet (a finished video, a paused source) sends its last frame once more."""
+    sent, repeated, last = 0, True, 0.0
     while not hub.closed:
         seq, jpeg = hub.jpeg
-        if seq != sent and jpeg:
-            sent = seq
+        now = time.monotonic()
+        if jpeg and (seq != sent or (not repeated and now - last >= REPEAT_AFTER_S)):
+            repeated, sent, last = seq == sent, seq, now
             yield (b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
                    + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
         else:
@@ -69,7 +73,8 @@ async def mjpeg_chunks(hub: LiveHub) -> AsyncIterator[bytes]:
 async def sse_chunks(hub: LiveHub) -> AsyncIterator[bytes]:
     """Unnamed events: one prediction each, the JSON of `edge-infer --json`; named 'stats' events."""
     seq = hub.event_seq
-    yield b"retry: 2000\n: edge live events\n\n"
+    latest = hub.latest_line()  # a page that connects now (or after the video ended) starts from the newest
+    yield b"retry: 2000\n: edge live events\n\n" + (b"data: " + latest.encode() + b"\n\n" if latest else b"")
     last_stats = last_sent = 0.0
     while not hub.closed:
         now = time.monotonic()

@@ -1,5 +1,5 @@
-"""`--on-change URL`: POST a JSON event when the live label changes, debounced, from a bounded queue on
-its own thread, retried with backoff; the camera loop only appends to the queue and never waits."""
+"""`--on-change URL`: POST a JSON event when the live label changes (the debounced state of edge.actions,
+Change.to_dict()), from a bounded queue on its own thread, retried with backoff; the camera loop never waits."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
-
-from edge.runtime.classifier import Prediction
 
 QUEUE_SIZE = 64  # events waiting to be posted; when full the oldest is dropped
 RETRIES = 5  # attempts per event
@@ -19,48 +16,31 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 TIMEOUT_S = 5.0
 
 
-class Debouncer:
-    """Fires when a new label holds for `hold` consecutive frames at or above `min_confidence`
-    ('unknown' counts as a label of its own, decided by the model's threshold)."""
-
-    def __init__(self, hold: int, min_confidence: float, fire):
-        self.hold, self.min_confidence, self.fire = hold, min_confidence, fire
-        self.current: str | None = None
-        self.candidate: str | None = None
-        self.count = 0
-
-    def __call__(self, prediction: Prediction) -> None:
-        label = prediction.label
-        if not prediction.unknown and prediction.top[0][1] < self.min_confidence:
-            self.candidate, self.count = None, 0  # an unsure frame breaks the run
-            return
-        if label != self.candidate:
-            self.candidate, self.count = label, 0
-        self.count += 1
-        if self.count == self.hold and label != self.current:
-            previous, self.current = self.current, label
-            self.fire(change_event(prediction, previous, self.hold))
-
-
-def change_event(prediction: Prediction, previous: str | None, hold: int) -> dict:
-    return {"event": "label_changed", "label": prediction.label, "previous": previous,
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "held_frames": hold,
-            "prediction": prediction.to_dict()}
-
-
 class WebhookSender:
+    """Every event handed to `send` ends as exactly one of: delivered, failed (gave up after RETRIES
+    attempts, or was mid-retry at exit), dropped (pushed out of the full queue, or still queued at exit).
+    `close()` says the counts on one line; /metrics has them as edge_webhook_events_total{outcome}."""
+
+    OUTCOMES = ("delivered", "failed", "dropped")
+
     def __init__(self, url: str, metrics=None, report=None,
                  backoff_s: tuple[float, ...] = BACKOFF_S):
         self.url, self.metrics, self.report = url, metrics, report or (lambda _m: None)
         self.backoff_s = backoff_s
         self.queue: queue.Queue[dict | None] = queue.Queue(maxsize=QUEUE_SIZE)
-        self.sent = self.failed = self.dropped = 0
+        self.fired = self.delivered = self.failed = self.dropped = 0
+        self._lock = threading.Lock()  # the counts: the camera loop, this thread and close() write them
+        self._closed = False  # after close() settled the counts, a late answer changes nothing
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="edge-webhook", daemon=True)
         self.thread.start()
 
     def send(self, event: dict) -> None:
         """Never blocks: a full queue drops its oldest event to make room."""
+        with self._lock:
+            if self._closed:
+                return
+            self.fired += 1
         while True:
             try:
                 self.queue.put_nowait(event)
@@ -84,15 +64,16 @@ class WebhookSender:
         for attempt in range(RETRIES):
             try:
                 self._post(body)
-                self._count("sent")
+                self._count("delivered")
                 return
             except (OSError, urllib.error.URLError, ValueError) as exc:
                 if attempt == 0:
                     self.report(f"--on-change {self.url}: {type(exc).__name__} ({str(exc)[:80]}); retrying")
-                if self._stop.wait(self.backoff_s[min(attempt, len(self.backoff_s) - 1)]):
-                    return
+            if attempt + 1 < RETRIES and self._stop.wait(self.backoff_s[min(attempt, len(self.backoff_s) - 1)]):
+                break  # closing: this event is counted as failed
         self._count("failed")
-        self.report(f"--on-change {self.url}: gave up on one event after {RETRIES} attempts")
+        if not self._stop.is_set():
+            self.report(f"--on-change {self.url}: gave up on one event after {RETRIES} attempts")
 
     def _post(self, body: bytes) -> None:
         headers = {"Content-Type": "application/json", "User-Agent": "edge-infer"}
@@ -101,18 +82,47 @@ class WebhookSender:
             if response.status >= 300:
                 raise OSError(f"HTTP {response.status}")
 
-    def _count(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def _count(self, outcome: str, n: int = 1) -> None:
+        with self._lock:
+            if self._closed or n <= 0:
+                return
+            setattr(self, outcome, getattr(self, outcome) + n)
         if self.metrics:
-            self.metrics.webhook.labels(outcome).inc()
+            self.metrics.webhook.labels(outcome).inc(n)
 
-    def close(self, wait_s: float = 2.0) -> None:
-        deadline = time.monotonic() + wait_s  # let queued events go out, briefly
-        while not self.queue.empty() and time.monotonic() < deadline:
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {"fired": self.fired, **{o: getattr(self, o) for o in self.OUTCOMES}}
+
+    def pending(self) -> int:
+        """Events queued or being posted (the edge_webhook_pending gauge)."""
+        with self._lock:
+            return self.fired - self.delivered - self.failed - self.dropped
+
+    def close(self, wait_s: float = 2.0) -> dict[str, int]:
+        """Let queued and in-flight events go out (briefly), stop, count what never went out, say the counts."""
+        deadline = time.monotonic() + wait_s
+        while self.pending() > 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         self._stop.set()
+        while True:  # what is still queued will not be posted
+            try:
+                if self.queue.get_nowait() is not None:
+                    self._count("dropped")
+            except queue.Empty:
+                break
         try:
             self.queue.put_nowait(None)
         except queue.Full:
             pass
         self.thread.join(timeout=1)
+        with self._lock:
+            stuck = self.fired - self.delivered - self.failed - self.dropped  # still in a post after the join
+            self.failed += stuck
+            self._closed = True
+        if self.metrics and stuck > 0:
+            self.metrics.webhook.labels("failed").inc(stuck)
+        counts = self.counts()
+        self.report(f"--on-change {self.url}: {counts['fired']} label change{'' if counts['fired'] == 1 else 's'}, "
+                    f"{counts['delivered']} delivered, {counts['failed']} failed, {counts['dropped']} dropped")
+        return counts

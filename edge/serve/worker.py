@@ -81,7 +81,7 @@ class InferenceWorker:
         except HttpError:
             raise
         except Exception as exc:  # anything else a hostile file makes a decoder raise is still bad input
-            raise HttpError(400, f"unreadable image ({type(exc).__name__})") from None
+            raise HttpError(400, f"the upload is not a readable image ({type(exc).__name__})") from None
         job = Job(x, k, concurrent.futures.Future(), time.perf_counter())
         self.jobs.put(job)
         try:

@@ -40,7 +40,7 @@ train = clean_errors(command(TrainRequest, run_train, extra=config_parameters(Tr
 
 @clean_errors
 def classify(
-    image: Annotated[Path, typer.Argument(help="A photo.")],
+    image: Annotated[Path, typer.Argument(help="A photo.", metavar="IMAGE")],
     model: Annotated[str, typer.Option(help="Zoo model name.")] = "efficientnet_lite0",
     weights: Annotated[Optional[Path], typer.Option(help="Local ImageNet state dict.")] = None,
     top_k: Annotated[int, typer.Option(help="How many labels.")] = 5,

@@ -73,8 +73,10 @@ class TrainConfig:
                          "efficientnet_lite0+efficientnet_lite2,efficientnet_lite1+efficientnet_lite2,"
                          "efficientnet_lite0+efficientnet_lite1+efficientnet_lite2",
                          "Candidate recipes for --max-cost, comma-separated.")
-    feature_cache: bool = _flag(True, "Keep per-backbone features under ~/.cache/edge/features (recipe comparison).",
-                                "--feature-cache/--no-feature-cache")
+    feature_cache: bool = _flag(True, "Keep each photo's features in ~/.cache/edge/features ($EDGE_CACHE/features): "
+                                "a retrain or --resume computes only new photos.", "--feature-cache/--no-feature-cache")
+    unknown_as_class: bool = _flag(False, "Train an unknown/ folder as a class (off: it is left out, as the model "
+                                   "has its own 'unknown').", "--unknown-as-class/--no-unknown-as-class")
 
     def validate(self) -> TrainConfig:
         _check_types(self)

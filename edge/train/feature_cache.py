@@ -6,7 +6,7 @@ preprocessed, the size the branch resizes it to, how photos are decoded, and the
 That is the key. Lite0 alone (224 px input) and Lite0 inside Lite0+Lite1 (240 px input resized to
 224 in the graph) are different entries: each recipe is scored on exactly what its graph computes.
 
-One file per branch key under the cache folder (default ~/.cache/edge/features): photo sha256 ->
+One file per branch key under the cache folder (default ~/.cache/edge/features, or $EDGE_CACHE/features): photo sha256 ->
 (centre, mirrored) features. Re-running a comparison, or the accuracy check's folds (links to the
 same photos), extracts nothing twice.
 """
@@ -47,6 +47,9 @@ class BranchKey:
 
 
 def default_folder() -> Path:
+    """$EDGE_CACHE/features, else $XDG_CACHE_HOME/edge/features, else ~/.cache/edge/features: never in a run."""
+    if os.environ.get("EDGE_CACHE"):
+        return Path(os.environ["EDGE_CACHE"]) / "features"
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(root) / "edge" / "features"
 

@@ -15,13 +15,12 @@ import numpy as np
 import torch
 from torchvision.transforms import functional as TF
 
-from edge.train import crossval, features, openset
+from edge.train import crossval, openset
 from edge.train.config import TrainConfig
-from edge.train.datasets import ImageDataset
 from edge.train.engine import progress
 from edge.train.models import get_submodule
 from edge.train.session import Session
-from edge.train.transforms import train_transform, val_transform
+from edge.train.transforms import val_transform
 
 
 @dataclass
@@ -44,22 +43,22 @@ def _flipped(pre):
 
 
 def extract_bank(s: Session) -> tuple[crossval.FeatureBank, float]:
+    """Every labelled photo's head inputs; photos already in the feature cache are not run again."""
+    from edge.train.view_cache import cached_views
+
     cfg, samples = s.cfg, s.split.train + s.split.val
     start = time.perf_counter()
-    side = s.manifest.decode_side  # decoded as the runtime will
-    fixed_views = [ImageDataset(samples, val_transform(s.pre), min_side=side),
-                   ImageDataset(samples, _flipped(s.pre), min_side=side)]
-    common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": cfg.batch_size, "seed": cfg.seed}
-    center, flipped = (features.extract(ds=ds, views=1, description=name, **common).x
-                       for ds, name in zip(fixed_views, ("features: centre", "features: mirrored")))
+    got = cached_views(s, samples, {"centre": val_transform(s.pre), "mirrored": _flipped(s.pre)}, cfg.feature_views)
+    new = max(got.computed.values())
+    kept = len(samples) - new
+    s.log(f"features: {new} new photo{'' if new == 1 else 's'} computed, {kept} from the feature cache" if
+          cfg.feature_cache else f"features: {len(samples)} photos computed (--no-feature-cache)")
+    center, flipped = got.by_view["centre"], got.by_view["mirrored"]
     n, views = len(samples), cfg.feature_views
-    aug = torch.empty(n, 0, center.shape[1])
-    if views:
-        augmented = features.extract(ds=ImageDataset(samples, train_transform(s.pre, cfg.min_scale), min_side=side), views=views,
-                                     description=f"features: {views} augmented views", augment=s.augment, **common)
-        aug = augmented.x.view(views, n, -1).transpose(0, 1).contiguous().cpu()  # (N, V, D)
+    aug = torch.stack([got.by_view[f"augmented-{v}"] for v in range(views)], 1) if views else torch.empty(
+        n, 0, center.shape[1])  # (N, V, D)
     labels = torch.tensor([x.label for x in samples])
-    bank = crossval.FeatureBank(center.cpu(), flipped.cpu(), aug, labels, len(s.split.classes))
+    bank = crossval.FeatureBank(center, flipped, aug, labels, len(s.split.classes))
     return bank, time.perf_counter() - start
 
 

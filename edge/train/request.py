@@ -18,7 +18,8 @@ from edge.train.config import TrainConfig, load_config
 
 @dataclass(frozen=True, kw_only=True)
 class TrainRequest:
-    data: Path | None = field(default=None, metadata=arg("Image folder: one sub-folder per class, or train/ + val/."))
+    data: Path | None = field(default=None, metadata=arg(
+        "Image folder: one sub-folder per class, or train/ + val/ (val/ decides nothing: it measures the final model)."))
     more_data: list[Path] | None = field(default=None, metadata=arg(
         "More folders merged in by class name (e.g. a reviewed collected/), not copied."))
     out: Path | None = field(default=None, metadata=opt(

@@ -160,17 +160,21 @@ def held_out_evaluation(s: Session) -> Evaluation:
 
 
 def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
-    """Write the report files from the evaluation's held-out predictions."""
+    """Write the report files from the evaluation's held-out predictions (and the val/ folder's, if any)."""
     from edge.train.calibration import calibration_report
+    from edge.train.holdout import holdout_fields
 
     pred = ev.logits.argmax(1).numpy()
     matrix = confusion_matrix(pred, ev.labels.numpy(), len(s.split.classes))
     calibration = calibration_report(ev.logits, ev.labels)
+    holdout = holdout_fields(s)
     metrics = {
         **ev.estimate,
+        **holdout,
         "calibration": calibration,
         "val_accuracy": round(ev.selection_accuracy, 4),
-        "val_accuracy_is": "the figure settings were chosen on (a selection figure, optimistic)",
+        "val_accuracy_is": "the figure settings were chosen on (a selection figure, optimistic)"
+                           + ("; not the val/ folder: see val_folder_accuracy" if holdout else ""),
         "per_class_accuracy": per_class_accuracy(matrix, s.split.classes),
         "confusion_matrix": matrix.tolist(),
         "strategy": s.plan.name,
@@ -185,7 +189,7 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
         "history": s.history,
     }
     keep = ("estimated_accuracy", "estimated_accuracy_ci95", "estimate_method", "estimate_photos", "val_accuracy",
-            "strategy")
+            "strategy", *holdout)
     manifest = s.manifest.with_updates(metrics={k: metrics[k] for k in keep},
                                        temperature=calibration["temperature"], unknown=ev.unknown)
     checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, manifest, s.cfg.to_dict(), **ev.checkpoint_extra)
@@ -265,6 +269,10 @@ def _train(cfg: TrainConfig, resume: bool, log: Callable[[str], None], start: fl
         evaluation = _run_phases(s, resume, timings)
         metrics = finish(s, evaluation, time.perf_counter() - start, timings) if s.dev.is_main else {}
         log(estimate_line(evaluation.estimate))
+        if "val_folder_accuracy" in metrics:
+            from edge.train.holdout import holdout_line
+
+            log(holdout_line(metrics))
     except KeyboardInterrupt:
         if (s.out / checkpoint.CHECKPOINT_NAME).is_file():
             log(f"interrupted: the model so far is in {s.out}; continue with: edge train --resume --out {s.out}")

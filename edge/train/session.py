@@ -50,11 +50,18 @@ def _load_split(cfg: TrainConfig, out: Path, resume: bool, log) -> Split:
     if cfg.more_data:  # edge train DATA MORE...: class folders merged by name
         from edge.train.folders import merged_split
 
-        split = merged_split([cfg.data, *cfg.more_data], cfg.val_fraction, cfg.seed)
+        split = merged_split([cfg.data, *cfg.more_data], cfg.val_fraction, cfg.seed, cfg.unknown_as_class)
     else:
-        split = make_split(cfg.data, cfg.val_fraction, cfg.seed)
+        split = make_split(cfg.data, cfg.val_fraction, cfg.seed, cfg.unknown_as_class)
     if split.skipped:
-        log(f"[yellow]warning: skipped {len(split.skipped)} unusable file(s): {'; '.join(split.skipped)}[/]")
+        n = len(split.skipped)
+        log(f"[yellow]warning: skipped {n} unusable file{'' if n == 1 else 's'}: {'; '.join(split.skipped)}[/]")
+    if split.left_out:
+        log(f"left out {', '.join(split.left_out)}: 'unknown' is the model's own answer, not a class "
+            "(--unknown-as-class trains it as one)")
+    if split.holdout:
+        log(f"{len(split.holdout)} photos in {split.root / 'val'} are kept out of every decision (folds, strategy, "
+            "temperature, unknown threshold) and measure the final model")
     return split
 
 

@@ -118,3 +118,53 @@ def test_zoo_imagenet_export_keeps_pytorch_top5(tmp_path):
     assert "cat" in torch_top5[0][0]
     for (_, p1), (_, p2) in zip(onnx_top5, torch_top5):
         assert abs(p1 - p2) < 1e-4
+
+
+def test_agreement_prints_its_interval_and_warns_when_too_few_photos(tiny_run, tmp_path):
+    """18 check photos at 100% agreement: 95% CI 82-100%, too few to vouch for the format; said so."""
+    out = tmp_path / "few"
+    result = runner.invoke(app, ["export", str(tiny_run), "--out", str(out), "--format", "onnx"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    row = json.loads((out / "export_report.json").read_text())["formats"][0]
+    low, high = row["top1_agreement_ci95"]
+    assert f"(95% CI {100 * low:.0f}-{100 * high:.0f}%)" in result.output
+    assert row["parity_warning"] and "too few check photos to vouch for this format" in result.output
+    assert "18 check photos are too few to vouch for onnx" in result.output
+
+
+def test_too_few_photos_is_about_width_not_disagreement():
+    from edge.estimate import wilson_interval
+    from edge.export.parity import too_few_photos
+
+    def row(agree, n):
+        return {"top1_agreement": agree / n, "top1_agreement_ci95": list(wilson_interval(agree, n))}
+
+    assert too_few_photos(row(2, 2)) and too_few_photos(row(18, 18))
+    assert too_few_photos(row(600, 600)) is None  # 95% CI 99.4-100%
+    assert too_few_photos(row(300, 600)) is None  # measured well enough: a real disagreement, shown as such
+
+
+def test_a_second_export_to_the_same_folder_at_once_is_refused(tiny_run, tmp_path):
+    """The first export holds OUT.lock; the second says so in one line, exits 1 and leaves the folder alone."""
+    from edge.export.lock import destination_lock
+
+    out = tmp_path / "exports" / "tiny"
+    with destination_lock(out) as lock:
+        assert lock == tmp_path / "exports" / "tiny.lock"
+        result = _export(str(tiny_run), "--out", str(out), "--format", "onnx")
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"{out}: another edge export is writing this folder now" in result.output
+        assert not out.exists()
+    assert not lock.exists()  # released and removed: the next export goes ahead
+    with destination_lock(out):
+        pass
+
+
+def test_a_run_folder_as_out_suggests_a_folder_outside_every_run(tiny_run, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_run, tmp_path / "runs" / "tiny")
+    result = _export(str(tiny_run), "--out", "runs/tiny")
+    assert result.exit_code == 1 and "is a training run" in result.output
+    assert "--out exports/tiny" in result.output and "runs/tiny/export" not in result.output

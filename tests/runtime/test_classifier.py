@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from edge.errors import EdgeError
+from edge.formats import FORMATS
 from edge.runtime import Classifier
 from edge.runtime.classifier import softmax
 
@@ -23,8 +24,77 @@ def test_predict_path_pil_bgr_and_bytes_agree(tiny_export, tiny_data):
     assert [p for _, p in by_path] == sorted((p for _, p in by_path), reverse=True)
 
 
-def test_export_folder_resolves_to_an_artifact(tiny_export):
-    assert Classifier(tiny_export).path.name == "model.int8.onnx"
+@pytest.fixture
+def export_copy(tiny_export, tmp_path):
+    """A copy: resolving a folder tunes it, and the tuned choice is cached inside."""
+    import shutil
+
+    return shutil.copytree(tiny_export, tmp_path / "export")
+
+
+def _cache_choice(export, fmt: str, threads: int) -> None:
+    """A valid, settled tune cache naming `fmt` at `threads` as the fastest here."""
+    import dataclasses
+    import json
+
+    from edge.runtime import autotune
+
+    key = autotune.cache_key(export, autotune.usable(export))
+    timings = (autotune.Timing(fmt, threads, (1.0,)), autotune.Timing("onnx", 2, (5.0,)))
+    choice = autotune.TuneChoice(fmt, FORMATS[fmt].path, threads, 1.0, 2, key, 4.0, 1, timings)
+    autotune.cache_path(export).write_text(json.dumps(dataclasses.asdict(choice)))
+
+
+@pytest.mark.openvino
+def test_classifier_and_edge_infer_resolve_a_folder_alike(export_copy, tiny_data):
+    """One rule: the Python API runs the folder's tuned choice (artifact and threads), as edge-infer does."""
+    from typer.testing import CliRunner
+
+    from edge.cli.infer import app
+
+    _cache_choice(export_copy, "openvino", 1)  # not the table's first (model.int8.onnx)
+    clf = Classifier(export_copy)
+    assert clf.path == export_copy / "openvino" / "model.xml" and clf.backend.threads == 1
+    result = CliRunner().invoke(app, [str(export_copy), str(tiny_data / "daisy")])
+    assert result.exit_code == 0, result.output
+    assert f"model: {clf.path} (openvino, fp32, 1 thread" in result.output
+
+
+def test_a_folder_is_tuned_on_first_use_with_a_line_first(export_copy, monkeypatch, capsys):
+    from edge.runtime import autotune, resolve
+
+    monkeypatch.setattr(resolve, "TUNE_SECONDS", 0.02)
+    clf = Classifier(export_copy)
+    err = capsys.readouterr().err
+    assert err.startswith(f"tuning {export_copy}: timing 3 artifact(s)")
+    assert clf.path == export_copy / FORMATS[autotune.cached(export_copy).fastest().format].path
+
+
+@pytest.mark.openvino
+def test_backend_with_a_folder_runs_the_folders_artifact_for_it(export_copy):
+    """--backend openvino: the folder's OpenVINO IR (INT8 first), not model.int8.onnx read by OpenVINO."""
+    import shutil
+
+    assert Classifier(export_copy, backend="openvino").path == export_copy / "openvino" / "model.xml"
+    from edge.runtime.resolve import resolve_model
+
+    shutil.copytree(export_copy / "openvino", export_copy / "openvino-int8")
+    assert resolve_model(export_copy, backend="openvino").path == export_copy / "openvino-int8" / "model.xml"
+    assert resolve_model(export_copy, backend="onnxruntime").path == export_copy / "model.int8.onnx"
+    with pytest.raises(EdgeError, match="holds no litert artifact"):
+        Classifier(export_copy, backend="litert")
+
+
+def test_torchscript_says_why_it_does_not_run(export_copy, tiny_data):
+    """model.ts needs torch, which the runtime never imports (lint-imports' no-torch contract)."""
+    from typer.testing import CliRunner
+
+    from edge.cli.infer import app
+
+    (export_copy / "model.ts").write_bytes(b"PK not really torchscript")
+    result = CliRunner().invoke(app, [str(export_copy / "model.ts"), str(tiny_data / "daisy")])
+    assert result.exit_code == 1 and "unknown model type" not in result.output
+    assert "TorchScript needs torch" in result.output and str(export_copy / "model.onnx") in result.output
 
 
 def test_sidecar_manifest_and_explicit_manifest(tiny_export, tmp_path):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ def _infer_subprocess(*args: str, stdin: bytes | None = None) -> subprocess.Comp
 
 def test_folder_json_lines_without_torch(tiny_export, tiny_data):
     (tiny_data / "roses" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    result = _infer_subprocess(str(tiny_export / "model.int8.onnx"), str(tiny_data), "--json", "--top-k", "2")
+    result = _infer_subprocess(str(tiny_export / "model.int8.onnx"), str(tiny_data), "--json", "--top-k", "2",
+                               "--allow-failures")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.decode().splitlines()]  # nothing else on stdout
     failed = [row for row in rows if "error" in row]  # a file that failed is a JSON line too, not only a stderr line
@@ -39,6 +41,53 @@ def test_folder_json_lines_without_torch(tiny_export, tiny_data):
         assert {"label", "prob"} == set(row["top"][0]) and row["top"][0]["prob"] >= row["top"][1]["prob"]
     stderr = result.stderr.decode()
     assert "broken.jpg" in stderr and "18 classified, 0 of them unknown, 1 failed" in stderr
+
+
+def test_failed_files_exit_non_zero_and_left_out_files_are_named(tiny_export, tiny_data):
+    """3 unreadable files: exit 1 (0 with --allow-failures); files without an image extension are listed."""
+    for name in ("a.jpg", "b.png", "c.jpg"):
+        (tiny_data / "daisy" / name).write_bytes(b"\xff\xd8 cut short")
+    photo = next((tiny_data / "tulips").iterdir())
+    (tiny_data / "tulips" / "IMG_0001").write_bytes(photo.read_bytes())  # a photo whose name lost its extension
+    (tiny_data / "notes.txt").write_text("taken in May")
+    model = str(tiny_export / "model.onnx")
+    result = runner.invoke(app, [model, str(tiny_data)])
+    assert result.exit_code == 1, result.output
+    assert "18 classified, 0 of them unknown, 3 failed" in result.output
+    assert "3 files could not be classified" in result.output and "--allow-failures" in result.output
+    assert "left out 2 files without an image extension" in result.output
+    assert "IMG_0001" in result.output and "notes.txt" in result.output
+    assert runner.invoke(app, [model, str(tiny_data), "--allow-failures"]).exit_code == 0
+    named = runner.invoke(app, [model, str(tiny_data / "tulips" / "IMG_0001")])  # named: classified as before
+    assert named.exit_code == 0 and "1 classified" in named.output
+
+
+def test_a_run_puts_the_signal_handlers_back(tiny_export, tmp_path):
+    """run_infer sets SIGTERM for its run only; the caller's handlers are back after it, error or not."""
+    import signal
+
+    from edge.errors import EdgeError
+    from edge.runtime.infer import run_infer
+    from edge.runtime.options import InferOptions
+
+    def mine(signum, frame):
+        pass
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"")  # nothing to classify: run_infer raises
+    before = {sig: signal.signal(sig, mine) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        model = tiny_export / "model.onnx"
+        good = InferOptions(artifact=model, source=str(_write_video(tmp_path / "clip.mp4", 2)))
+        run_infer(good, artifact=model, threads=1, report=lambda _m: None)
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is mine
+        with pytest.raises(EdgeError, match="nothing could be classified"):
+            run_infer(InferOptions(artifact=model, source=str(photo)), artifact=model, threads=1,
+                      report=lambda _m: None)
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is mine
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def test_stdin_image(tiny_export, tiny_data):
@@ -129,3 +178,18 @@ def test_folders_run_without_busy_waiting_threads(tiny_export, tiny_data, monkey
     assert runner.invoke(app, [model, str(tiny_data)]).exit_code == 0
     assert runner.invoke(app, [model, "-"], input=photo.read_bytes()).exit_code == 0
     assert seen == [False, True]
+
+
+def test_realtime_paces_a_video_at_its_rate_and_loop_repeats_it(tiny_export, tmp_path):
+    video = str(_write_video(tmp_path / "clip.mp4", 6))  # 6 frames at 10 fps: 0.5 s from first to last
+    model = str(tiny_export / "model.onnx")
+    start = time.perf_counter()
+    result = runner.invoke(app, [model, video, "--json", "--realtime"])
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - start >= 0.5  # not read as fast as it classifies
+    looped = runner.invoke(app, [model, video, "--json", "--loop", "--max-frames", "15"])
+    assert looped.exit_code == 0, looped.output
+    frames = [json.loads(line)["frame"] for line in looped.stdout.splitlines() if line.startswith("{")]
+    assert frames == [0, 1, 2, 3, 4, 5] * 2 + [0, 1, 2]
+    refused = runner.invoke(app, [model, str(tmp_path), "--loop"])
+    assert refused.exit_code == 1 and "--loop plays a video file" in refused.output

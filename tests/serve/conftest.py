@@ -94,3 +94,24 @@ def frame_loop(clf, n: int, fps: float = 50.0):
         return run_frames(clf, synthetic_frames(n, fps), k=3, emit=lambda p: None, summary=Summary(), on_frame=hook(None))
 
     return loop
+
+
+def write_video(path, frames: int = 10, fps: float = 20.0, size=(96, 72)):
+    """An mp4 of random frames at `fps` (in a tmp dir)."""
+    cv2 = pytest.importorskip("cv2")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def video_loop(clf, video, summary=None, **options):
+    """The loop `edge-infer MODEL VIDEO --serve` runs (edge.serve.infer.live_loop), paced as --serve paces files."""
+    from edge.runtime.options import InferOptions
+    from edge.runtime.timing import Summary
+    from edge.serve.infer import live_loop
+
+    opts = InferOptions(artifact=clf.path, source=str(video), serve="0", **options)
+    return live_loop(clf, opts, "video", summary if summary is not None else Summary(), lambda p: None)

@@ -61,11 +61,31 @@ def test_classify_multipart_and_k(make_client, clf):
     # any field name works when it carries a file
     response = client.post("/v1/classify?k=1", files={"upload": ("x.jpg", data, "image/jpeg")}, data={"note": "hi"})
     assert response.status_code == 200 and len(response.json()["top"]) == 1
-    # k above the label count is capped, not an error
-    assert len(client.post(f"/v1/classify?k={len(clf.labels) + 5}", content=data).json()["top"]) == len(clf.labels)
+    # every label is a valid k; one more is refused like k=0, naming the range (not clamped silently)
+    assert len(client.post(f"/v1/classify?k={len(clf.labels)}", content=data).json()["top"]) == len(clf.labels)
+    for k in (0, len(clf.labels) + 1, 99):
+        body = assert_json_error(client.post(f"/v1/classify?k={k}", content=data), 400)
+        assert f"from 1 to {len(clf.labels)}" in body["error"]
 
 
-@pytest.mark.parametrize("k", ["0", "-1", "abc", "1.5", "99999"])
+def test_image_bytes_sent_as_a_form_are_sniffed(make_client):
+    """`curl --data-binary @rose.jpg` sends Content-Type application/x-www-form-urlencoded: the bytes decide."""
+    client, _ = make_client()
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", "application/json", ""):
+        response = client.post("/v1/classify", content=photo_bytes(), headers={"content-type": content_type})
+        assert response.status_code == 200, (content_type, response.text)
+
+
+def test_a_broken_upload_is_not_told_to_remove_a_file(make_client):
+    client, _ = make_client()
+    data = photo_bytes()
+    for cut in (data[:300], data[: len(data) // 2]):  # a broken header; a whole header and half the pixels
+        body = assert_json_error(client.post("/v1/classify", content=cut, headers={"content-type": "image/jpeg"}), 400)
+        assert "upload" in body["error"] and "not a readable image" in body["error"], body
+        assert "remove" not in body["error"] and "send a complete image" in body["error"], body
+
+
+@pytest.mark.parametrize("k", ["0", "-1", "abc", "1.5", "99999", "\u00b2", "4"])
 def test_bad_k_is_400(make_client, k):
     client, _ = make_client()
     assert_json_error(client.post(f"/v1/classify?k={k}", content=photo_bytes()), 400)

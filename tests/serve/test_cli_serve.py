@@ -58,7 +58,7 @@ def test_missing_extra_names_it(monkeypatch):
     from edge.serve import run
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(run.importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
     with pytest.raises(EdgeError, match=r"--serve needs uvicorn.*pip install 'edge-classifier\[serve\]'"):
         run.require_extra()
 
@@ -84,8 +84,9 @@ def test_torch_free_api_server_answers_and_stops_on_sigint(clf):
 
 
 def test_video_source_runs_as_today_and_keeps_serving(clf, tmp_path):
-    """edge-infer MODEL clip.mp4 --json --serve 0: every frame on stdout as without --serve, then the page
-    keeps the last frame and the API keeps answering until Ctrl-C."""
+    """edge-infer MODEL clip.mp4 --json --serve 0: every frame on stdout as without --serve, played at the
+    file's 10 fps; then the page keeps the last frame and the API keeps answering until Ctrl-C; the exit
+    line's img/s is over the frames' time, not the idle serving after them."""
     cv2 = pytest.importorskip("cv2")
     import numpy as np
 
@@ -105,6 +106,8 @@ def test_video_source_runs_as_today_and_keeps_serving(clf, tmp_path):
             time.sleep(0.2)
         health = httpx.get(url + "healthz", timeout=10).json()
         assert health["source"] == "done" and health["frames"] == 20
+        assert 8.0 <= health["fps"] <= 11.0  # paced at the file's 10 fps (--realtime is on with --serve)
+        time.sleep(1.5)  # serving idle: not classifying time
         with httpx.stream("GET", url + "stream.mjpg", timeout=10) as response:
             first = next(response.iter_bytes())
         assert b"Content-Type: image/jpeg" in first  # the last frame, annotated
@@ -115,6 +118,7 @@ def test_video_source_runs_as_today_and_keeps_serving(clf, tmp_path):
             proc.kill()
     rows = [line for line in stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 20 and "20 classified" in stderr and "Traceback" not in stderr
+    assert f"{health['fps']:.1f} img/s" in stderr, stderr  # the page's figure, idle time left out
 
 
 def _serving_url(proc) -> str:

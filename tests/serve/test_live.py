@@ -165,3 +165,30 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off(clf):
         assert closed and time.monotonic() - start < 4
         sock.close()
         assert httpx.get(service.url + "v1/info").status_code == 200
+
+
+def test_a_finished_video_keeps_its_last_frame_prediction_and_one_fps(clf, tmp_path, monkeypatch):
+    """After a video ends: the page's stream still shows its last frame, a new viewer gets its last prediction,
+    the state says done, and the overlay, /healthz and the run's summary give one fps: the file's own rate."""
+    from edge.runtime.timing import Summary
+    from edge.serve import live
+    from tests.serve.conftest import video_loop, write_video
+
+    drawn = []
+    real_encode = live.encode_jpeg
+    monkeypatch.setattr(live, "encode_jpeg", lambda bgr, p, fps: (drawn.append(fps), real_encode(bgr, p, fps))[1])
+    summary = Summary()
+    video = write_video(tmp_path / "clip.mp4", frames=10, fps=20.0)
+    with running_service(clf, video_loop(clf, video, summary)) as service:
+        deadline = time.monotonic() + 20
+        while service.hub.state != "done" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.hub.state == "done" and summary.classified == 10
+        assert summary.seconds >= 0.45 and summary.to_dict()["fps"] <= 23  # --serve paces a file: 20 fps
+        last = read_jpegs(service.url + "stream.mjpg", 2)  # the last frame, then again: a browser shows a part
+        assert len(last) == 2 and last[0] == last[1] and last[0].startswith(b"\xff\xd8")  # once the next begins
+        predictions, stats = read_sse(service.url + "v1/events", 1)
+        assert predictions[0]["frame"] == 9 and stats[0]["source"] == "done"
+        fps = round(summary.to_dict()["fps"], 1)
+        assert stats[0]["fps"] == fps == httpx.get(service.url + "healthz").json()["fps"]
+        assert drawn and drawn[-1] == fps  # the overlay of the last frame says the same

@@ -43,24 +43,12 @@ def make_video(path: Path, per_photo: int = 6, size=(480, 360), fps: float = 12.
 
 
 def paced_video_loop(clf, video: Path, seconds: float = 60.0):
-    """The CLI's frame pipeline over the video, looped and paced at its frame rate, until stopped."""
-    from edge.runtime.pipeline import run_frames
-    from edge.runtime.sources import video_fps, video_frames
-    from edge.runtime.timing import Summary
+    """What `edge-infer MODEL VIDEO --serve --loop` runs: the video again and again at its own frame rate
+    (--realtime is on with --serve), for about `seconds` (--max-frames)."""
+    from edge.runtime.sources import video_fps
+    from tests.serve.conftest import video_loop
 
-    period = 1.0 / (video_fps(str(video)) or 12.0)
-
-    def frames():
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for frame in video_frames(str(video)):
-                yield frame
-                time.sleep(period)
-
-    def loop(hook):
-        return run_frames(clf, frames(), k=3, emit=lambda p: None, summary=Summary(), on_frame=hook(None))
-
-    return loop
+    return video_loop(clf, video, loop=True, max_frames=int(seconds * (video_fps(str(video)) or 12.0)))
 
 
 def wait_until(check, seconds: float = 30.0) -> None:
@@ -146,3 +134,54 @@ def test_live_page_with_the_flowers_model(tmp_path):
         found = check_page(service.url, SHOT)
     assert_live(found, clf.labels)
     assert np.frombuffer(SHOT.read_bytes()[:8], dtype=np.uint8).tolist()[:4] == [137, 80, 78, 71]  # a PNG
+
+
+def open_page(url: str, ready: str):
+    """(playwright, browser, page) with `url` loaded and the selector `ready` present; the caller closes."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+    pw = sync_api.sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    page = browser.new_page(viewport={"width": 1100, "height": 760})
+    page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+    page.wait_for_selector(ready, timeout=30_000)
+    return pw, browser, page
+
+
+def test_page_after_the_video_ended_shows_its_last_frame_and_says_finished(clf, tmp_path):
+    import httpx
+    from PIL import Image
+
+    from tests.serve.conftest import running_service, video_loop
+
+    video = make_video(tmp_path / "flowers.mp4", per_photo=1, fps=24.0)  # 16 frames, 0.7 s paced
+    with running_service(clf, video_loop(clf, video)) as service:
+        wait_until(lambda: service.hub.state == "done")
+        fps = httpx.get(service.url + "healthz").json()["fps"]
+        pw, browser, page = open_page(service.url, "#live")
+        try:
+            wait_until(lambda: page.inner_text("#conn") == "finished")
+            wait_until(lambda: page.inner_text("#label") != "–")  # the last prediction, sent to a late page
+            wait_until(lambda: (page.locator("#live").bounding_box() or {}).get("height", 0) > 100)
+            shot = tmp_path / "last.png"
+            page.locator("#live").screenshot(path=str(shot))
+            assert float(page.inner_text("#fps")) == fps
+            assert "waiting" not in page.inner_text("#state")
+        finally:
+            browser.close()
+            pw.stop()
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
+    assert pixels.std() > 10  # a photo, not an empty black frame
+
+
+def test_api_only_page_shows_no_broken_image(clf):
+    from tests.serve.conftest import running_service
+
+    with running_service(clf) as service:
+        pw, browser, page = open_page(service.url, "#nolive")
+        try:
+            wait_until(lambda: page.locator("#nolive").is_visible())
+            wait_until(lambda: page.inner_text("#conn") == "API only")
+            assert not page.locator("#live").is_visible() and page.locator("#live").bounding_box() is None
+        finally:
+            browser.close()
+            pw.stop()

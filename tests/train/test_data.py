@@ -40,12 +40,70 @@ def test_split_saves_and_reloads(tmp_path):
     assert [s.label for s in again.train] == [s.label for s in split.train]
 
 
-def test_presplit_train_val_folders_are_used_as_is(tmp_path):
+def test_a_val_folder_is_held_out_of_everything(tmp_path):
+    """train/ + val/: train/ is split as a class folder would be, val/ is the holdout no decision sees."""
     make_dataset(tmp_path / "d" / "train", 4)
     make_dataset(tmp_path / "d" / "val", 2)
-    split = make_split(tmp_path / "d")
-    assert len(split.train) == 12 and len(split.val) == 6
-    assert all("/val/" in str(s.path) for s in split.val)
+    split = make_split(tmp_path / "d", 0.25)
+    assert len(split.train) + len(split.val) == 12 and len(split.holdout) == 6
+    assert all("/train/" in str(s.path) for s in split.train + split.val)
+    assert all("/val/" in str(s.path) for s in split.holdout)
+    split.save(tmp_path / "split.json")
+    again = Split.load(tmp_path / "split.json")
+    assert [s.path for s in again.holdout] == [s.path for s in split.holdout]
+    from edge.train.strategy import choose_plan
+
+    assert "12 labelled images" in choose_plan("auto", len(split.train) + len(split.val)).reason
+
+
+def test_root_is_stored_absolute_and_found_from_elsewhere(tmp_path, monkeypatch):
+    """`make train` passes data/flowers5: split.json keeps the absolute folder, so export works from any folder."""
+    import json
+    import os
+
+    from edge.train.api import load_split
+
+    make_dataset(tmp_path / "proj" / "data" / "flowers", 3)
+    run = tmp_path / "proj" / "runs" / "r"
+    run.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "proj")
+    make_split("data/flowers").save(run / "split.json")
+    assert json.loads((run / "split.json").read_text())["root"] == str(tmp_path / "proj" / "data" / "flowers")
+    monkeypatch.chdir(tmp_path)
+    assert load_split(run).train[0].path.is_file()
+    # a run written before: a relative root, read from another folder, is found above the run
+    data = json.loads((run / "split.json").read_text())
+    (run / "split.json").write_text(json.dumps({**data, "root": "data/flowers"}))
+    assert load_split(run).root == tmp_path / "proj" / "data" / "flowers"
+    # the project copied elsewhere with its data (the old place gone): found beside the copied run
+    os.rename(tmp_path / "proj", tmp_path / "copy")
+    (tmp_path / "copy" / "runs" / "r" / "split.json").write_text(json.dumps(data))  # the absolute, now stale root
+    assert load_split(tmp_path / "copy" / "runs" / "r").root == tmp_path / "copy" / "data" / "flowers"
+    with pytest.raises(EdgeError, match="training data moved; pass --data"):
+        os.rename(tmp_path / "copy" / "data", tmp_path / "elsewhere")
+        load_split(tmp_path / "copy" / "runs" / "r")
+    assert load_split(tmp_path / "copy" / "runs" / "r", tmp_path / "elsewhere" / "flowers").train[0].path.is_file()
+
+
+def test_an_unknown_folder_is_left_out_unless_asked(tmp_path):
+    data = make_dataset(tmp_path / "d", 3)
+    (data / "unknown").mkdir()
+    for p in sorted((data / "daisy").iterdir())[:2]:
+        (data / "unknown" / p.name).write_bytes(p.read_bytes())
+    split = make_split(data)
+    assert split.classes == ["daisy", "roses", "tulips"] and split.left_out == [str(data / "unknown")]
+    assert make_split(data, unknown_as_class=True).classes == ["daisy", "roses", "tulips", "unknown"]
+
+
+def test_a_flat_folder_says_to_make_class_folders(tmp_path):
+    data = tmp_path / "flat"
+    data.mkdir()
+    for p in sorted((make_dataset(tmp_path / "d", 2) / "daisy").iterdir()):
+        (data / p.name).write_bytes(p.read_bytes())
+    with pytest.raises(EdgeError) as err:
+        make_split(data)
+    assert "found 0 class folders and 2 photos directly in it" in str(err.value)
+    assert "put the photos in one sub-folder per class" in str(err.value) and "folder(s)" not in str(err.value)
 
 
 def test_bad_files_are_skipped_and_listed(tmp_path):

@@ -70,10 +70,10 @@ def test_train_two_folders_and_review_shows_the_sources(two_folders, tmp_path):
     assert round(hits / 22, 4) == json.loads((out / "metrics.json").read_text())["estimated_accuracy"]
     result = CliRunner().invoke(app, ["review", str(out)])
     assert result.exit_code == 0, result.output
-    review = json.loads((out / "review" / "review.json").read_text())
+    review = json.loads((out.parent / "run.review" / "review.json").read_text())
     by_folder = {s["folder"]: s for s in review["sources"]}
     assert by_folder[str(more.resolve())]["photos"] == 4
     assert by_folder[str(more.resolve())]["per_class"] == {"daisy": 0, "roses": 2, "tulips": 2}
     assert sum(s["photos"] for s in review["sources"]) == 22
-    html = (out / "review" / "review.html").read_text()
+    html = (out.parent / "run.review" / "review.html").read_text()
     assert "Where the photos came from" in html and str(more.resolve()) in html

@@ -150,3 +150,41 @@ def test_every_config_key_is_a_flag_or_a_command_argument():
     arguments = {"data", "more_data", "out"}  # the command's own arguments and --out
     assert {f.name for f in fields(TrainConfig)} <= flags | arguments
     assert arguments <= flags
+
+
+def test_a_val_folder_is_measured_and_kept_out_of_every_decision(tmp_path):
+    """train/ + val/: the estimate, folds, temperature and unknown threshold use train/ alone; val/ is
+    reported beside the estimate, with its interval."""
+    from tests.conftest import make_dataset
+
+    make_dataset(tmp_path / "d" / "train", 4)
+    make_dataset(tmp_path / "d" / "val", 2)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(tmp_path / "d"), "--out", str(out), "--strategy", "feature-extract",
+                                 "--cv-folds", "2", *FAST])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["estimate_photos"] == 12 and metrics["trained_on_images"] == 12  # train/ only
+    assert metrics["val_folder_photos"] == 6
+    low, high = metrics["val_folder_accuracy_ci95"]
+    assert low <= metrics["val_folder_accuracy"] <= high and high - low > 0.3  # 6 photos: a wide interval
+    assert read_manifest(out / "manifest.json").unknown.photos == 12  # the threshold never saw val/
+    oof = json.loads((out / "oof.json").read_text())  # the temperature was fit on these predictions
+    assert len(oof["photos"]) == 12 and not any("val/" in r["path"] for r in oof["photos"])
+    estimate_at = result.output.index("estimated accuracy on unseen photos")
+    assert result.output.index(f"accuracy on {tmp_path / 'd' / 'val'}:") > estimate_at
+    assert "6 photos no decision saw" in result.output
+    assert read_manifest(out / "manifest.json").metrics["val_folder_accuracy"] == metrics["val_folder_accuracy"]
+
+
+def test_an_unknown_folder_is_no_class_unless_asked(tmp_path):
+    from tests.conftest import make_dataset
+
+    data = make_dataset(tmp_path / "data", 3)
+    collected = make_dataset(tmp_path / "collected", 2, classes=("unknown",))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(data), str(collected), "--out", str(out), "--strategy",
+                                 "feature-extract", "--cv-folds", "2", *FAST])
+    assert result.exit_code == 0, result.output
+    assert f"left out {collected.resolve() / 'unknown'}" in result.output and "--unknown-as-class" in result.output
+    assert read_manifest(out / "manifest.json").labels == ("daisy", "roses", "tulips")
