@@ -14,12 +14,13 @@ BENCH_OUT ?= benchmarks/flowers5
 PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip
 RUNTIME_PIP = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(RUNTIME_VENV)/bin/pip
 
-.PHONY: help install wheel install-runtime lint-imports data train export infer bench serve-bench soak accuracy-check unknown-check test test-slow lint pi-check clean
+.PHONY: help install wheel install-runtime install-imx500 lint-imports data train export infer bench serve-bench soak accuracy-check unknown-check test test-slow lint pi-check clean
 
 help:
 	@echo "install          .venv with edge[train,dev,litert,pnnx] (torch 2.13.0 from the registry)"
 	@echo "wheel            dist/edge_classifier-VERSION-py3-none-any.whl: what a Pi or a laptop installs"
 	@echo "install-runtime  .venv-runtime from the wheel[pi]: the torch-free runtime, as on a Pi (SYSTEM_SITE=1: see apt packages)"
+	@echo "install-imx500   .venv-imx500: Sony's MCT and imxconv-pt for edge export --format imx500 (the AI Camera; Java 17+)"
 	@echo "data             fill $(FLOWERS): FROM=PATH, else ../shared/data/flowers5, else download tf_flowers"
 	@echo "train            train the default model on DATA=$(DATA) into RUN=$(RUN)"
 	@echo "export           export RUN to EXPORT=$(EXPORT) with INT8 artifacts"
@@ -55,6 +56,29 @@ install-runtime: wheel
 	$(PYTHON) -m venv $(if $(SYSTEM_SITE),--system-site-packages) $(RUNTIME_VENV)
 	$(RUNTIME_PIP) install -q "$$(ls dist/edge_classifier-*.whl)[pi]"
 	$(RUNTIME_VENV)/bin/python -c "import sys, edge.runtime, edge.devices; assert 'torch' not in sys.modules; print('runtime ok, torch-free')"
+
+# The Raspberry Pi AI Camera's toolchain (edge export --format imx500), beside .venv: Sony's tools pin what edge's
+# venv has newer. quantize/: MCT + edge-mdt-tpc (matplotlib<3.10, networkx<3.6), seeing .venv's torch and edge
+# behind its own packages (one .pth line), so torch is not installed twice. convert/: imxconv-pt (onnx 1.17,
+# onnxruntime 1.21, mct-quantizers 1.6; its compiler runs on Java 17+). .venv itself gets mct-quantizers 1.7 and
+# onnxruntime-extensions: the parity check runs MCT's quantizer ops there. ~1 min from a warm pip cache.
+IMX500_VENV ?= .venv-imx500
+PURELIB = -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
+install-imx500:
+	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { echo "install-imx500: imxconv-pt needs Java 17+:" \
+		"sudo apt install -y openjdk-17-jre-headless (or set JAVA_HOME)" >&2; exit 1; }
+	$(PIP) install -q 'mct-quantizers==1.7.0' 'onnxruntime-extensions>=0.13'
+	rm -rf $(IMX500_VENV)
+	$(VENV)/bin/python -m venv $(IMX500_VENV)/quantize
+	$(VENV)/bin/python -m venv $(IMX500_VENV)/convert
+	echo "import site; site.addsitedir('$$($(VENV)/bin/python $(PURELIB))')" \
+		> "$$($(IMX500_VENV)/quantize/bin/python $(PURELIB))/zz-edge-main-venv.pth"
+	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(IMX500_VENV)/quantize/bin/pip install -q \
+		'setuptools>=77' 'model-compression-toolkit==2.6.1' 'edge-mdt-tpc==1.3.0'
+	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(IMX500_VENV)/convert/bin/pip install -q \
+		'imx500-converter[pt]==3.19.2'
+	$(IMX500_VENV)/quantize/bin/python -c "import model_compression_toolkit as m, edgemdt_tpc, torch, edge; print('MCT', m.__version__, 'torch', torch.__version__)"
+	$(VENV)/bin/python -c "from edge.export.imx500_tools import missing; print(missing() or 'imx500 toolchain ok')"
 
 data:
 	$(PYTHON) scripts/get_data.py --out $(FLOWERS) $(if $(FROM),--from $(FROM))

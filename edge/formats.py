@@ -17,11 +17,13 @@ from edge.errors import EdgeError
 class ArtifactFormat:
     name: str  # used by --format, edge bench and export_report.json
     path: str  # file written inside the export folder
-    backend: str  # torch | onnxruntime | openvino | litert | ncnn: what runs it
+    backend: str  # torch | onnxruntime | openvino | litert | ncnn | imx500 (the AI Camera's sensor): what runs it
     int8: bool = False
     fp32_sibling: str | None = None  # the format an INT8 artifact must beat on speed
     requires: tuple[str, ...] = ()  # formats built first (their files are inputs)
     options: tuple[str, ...] = ()  # per-format export options it honours (checked like Ultralytics' args)
+    sensor: bool = False  # runs on a camera's own chip (the AI Camera's IMX500), never on this CPU
+    check_photos: int | None = None  # parity on at most this many check photos (None: all; a slow CPU simulation)
 
     @property
     def precision(self) -> str:
@@ -41,6 +43,8 @@ FORMATS: dict[str, ArtifactFormat] = {f.name: f for f in (
     ArtifactFormat(name="tflite-int8", path="model.int8.tflite", backend="litert", int8=True, fp32_sibling="tflite",
                    requires=("tflite",), options=("max_drop",)),
     ArtifactFormat(name="ncnn", path="ncnn/model.ncnn.param", backend="ncnn"),
+    ArtifactFormat(name="imx500", path="imx500/packerOut.zip", backend="imx500", int8=True, options=("max_drop",),
+                   sensor=True, check_photos=100),
 )}
 FP32_DEFAULT = ("torchscript", "onnx", "openvino", "tflite")
 INT8_DEFAULT = ("onnx-int8", "openvino-int8", "tflite-int8")
@@ -51,8 +55,12 @@ OPTION_FLAGS = {"max_drop": "--max-drop", "fp16_weights": "--fp16-weights"}
 
 def artifact_files(path: Path) -> list[Path]:
     """The artifact and its weight file: OpenVINO's and ncnn's .bin, or ONNX external data (`.onnx.data`)."""
-    sidecar = path.with_suffix(".bin") if path.suffix in (".xml", ".param") else path.with_name(path.name + ".data")
-    return [p for p in (path, sidecar) if p.is_file()]
+    return [p for p in (path, sidecar(path)) if p.is_file()]
+
+
+def sidecar(path: Path) -> Path:
+    """Where an artifact's weight file would be (it may have none): what artifact_files and updates look for."""
+    return path.with_suffix(".bin") if path.suffix in (".xml", ".param") else path.with_name(path.name + ".data")
 
 
 def get_format(name: str) -> ArtifactFormat:
@@ -62,8 +70,9 @@ def get_format(name: str) -> ArtifactFormat:
 
 
 def runtime_preference() -> list[ArtifactFormat]:
-    """Torch-free artifacts in the order a runtime prefers them: INT8 before FP32, ONNX before OpenVINO."""
-    usable = [f for f in FORMATS.values() if f.backend != "torch"]
+    """Torch-free artifacts in the order a runtime prefers them: INT8 before FP32, ONNX before OpenVINO.
+    A sensor's artifact is not among them: only its camera runs it (edge.runtime.imx500_camera)."""
+    usable = [f for f in FORMATS.values() if f.backend != "torch" and not f.sensor]
     return sorted(usable, key=lambda f: (f.backend != "onnxruntime", not f.int8))
 
 

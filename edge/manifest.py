@@ -24,6 +24,12 @@ MIN_SIZE, MAX_SIZE = 8, 2048  # pixels: a resize_size of 60000 needed 18 GB per 
 # side at least resize_size (edge.runtime.images.load_rgb); new runs write it.
 DECODES = ("full", "draft")
 NEW_RUN_DECODE = "draft"
+# How live frames (video, cameras, picam) are resized. "exact": the photo path, Pillow on the whole frame
+# (what a manifest without the field means). "live": the same filter on the crop alone with OpenCV,
+# within a grey level of it on average (edge.runtime.live_preprocess); new runs write it. Photos and
+# training always take the exact path.
+FRAME_PREPROCESSES = ("exact", "live")
+NEW_RUN_FRAME_PREPROCESS = "live"
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class Manifest:
     temperature: float = 1.0  # softmax(logits / temperature): fit on held-out predictions so "90%" means 90%
     unknown: UnknownSpec | None = None  # "none of these"; None: the artifact has no unknown score (JSON: {})
     decode: str = "full"  # one of DECODES; train, export and runtime all decode as it says
+    frame_preprocess: str = "exact"  # one of FRAME_PREPROCESSES: the path video and camera frames take
 
     @property
     def num_classes(self) -> int:
@@ -134,6 +141,9 @@ class Manifest:
             raise EdgeError(f"{source}: manifest field 'interpolation' must be one of {INTERPOLATIONS}")
         if self.decode not in DECODES:
             raise EdgeError(f"{source}: manifest field 'decode' must be one of {DECODES}; upgrade edge or re-export")
+        if self.frame_preprocess not in FRAME_PREPROCESSES:
+            raise EdgeError(f"{source}: manifest field 'frame_preprocess' must be one of {FRAME_PREPROCESSES}; "
+                            "upgrade edge or re-export")
         if self.channel_order not in ("RGB", "BGR"):
             raise EdgeError(f"{source}: manifest field 'channel_order' must be RGB or BGR")
         if self.layout not in ("NCHW", "NHWC"):
@@ -176,10 +186,11 @@ _SCHEMA: dict[str, tuple[type, type | None, int | None]] = {
     "temperature": (float, None, None),
     "unknown": (dict, None, None),
     "decode": (str, None, None),
+    "frame_preprocess": (str, None, None),
 }
 # Fields newer than schema 1's first release: missing, they take their defaults, which mean what edge
 # did before them ("decode": "full"), so schema_version stays 1 and every older manifest still loads.
-OPTIONAL_FIELDS = {"temperature", "unknown", "decode"}
+OPTIONAL_FIELDS = {"temperature", "unknown", "decode", "frame_preprocess"}
 
 
 def _valid_unknown(unknown: dict) -> bool:

@@ -195,9 +195,11 @@ class ClipRecorder:
         """Take the frames still fed, then finish the open clips (shorter than --post: `complete: false`)."""
         self._closed = True
         with self._lock:
-            self._drain()
-            for source in list(self.clips):
-                self._finish(source, complete=False)
+            try:
+                self._drain()
+            finally:
+                for source in list(self.clips):
+                    self._finish(source, complete=False)
         if self.dropped:
             self.report(f"--record: {self.dropped} frames were dropped (the clip writer fell behind)")
 

@@ -29,7 +29,8 @@ def slug(text: str) -> str:
 def clip_name(source: str, label: str, iso_time: str) -> str:
     """'camera:0', 'roses', '2024-05-01T12:00:00.123+00:00' -> 'clip-20240501T120000.123Z-camera-0-roses.mp4'."""
     stamp = re.sub(r"[-:]", "", iso_time[:23]) + "Z"
-    return f"clip-{stamp}-{slug(Path(source).stem if '/' in source else source)}-{slug(label)}.mp4"
+    named = Path(source).stem if "/" in source or "." in source else source  # a video or stream URL: its stem
+    return f"clip-{stamp}-{slug(named)}-{slug(label)}.mp4"
 
 
 def temp_path(folder: Path, suffix: str) -> Path:

@@ -63,7 +63,8 @@ class Dispatch:
         next_tick = time.monotonic()
         while True:
             try:
-                item = self.queue.get(timeout=max(0.0, next_tick - time.monotonic()))
+                # no tick(): wait for the next item (a timeout of 0 here would spin, taking the inference thread's GIL)
+                item = self.queue.get(timeout=None if tick is None else max(0.0, next_tick - time.monotonic()))
             except queue.Empty:
                 item = None
             if item is _STOP:

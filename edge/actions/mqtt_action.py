@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.actions import ha_discovery
@@ -36,6 +37,8 @@ class MqttConfig:
     binary_labels: tuple[str, ...] = ()  # --mqtt-binary: a binary_sensor that is on while this label holds
     model: dict  # {"arch", "precision", "version"}: in the attributes and the device block
     sw_version: str  # edge-classifier's version
+    model_now: Callable[[], dict] | None = None  # the attributes' model block as it is now (after an update)
+    on_model_set: Callable[[str], object] | None = None  # <prefix>/<name>/model/set: look for a new version now
 
     @property
     def node(self) -> str:
@@ -136,11 +139,19 @@ class MqttAction:
                 "unknown": p.unknown, "score": None if p.score is None else round(p.score, 4),
                 "top": [{"label": label, "prob": round(prob, 4)} for label, prob in p.top],
                 "fps": round(live.fps, 2) if live else 0.0, "frame": p.frame,
-                "model": self.config.model, "time": now_iso()}
+                "model": self.config.model_now() if self.config.model_now else self.config.model, "time": now_iso()}
 
     def _stale(self, sid: str, live: Live) -> bool:
         when, shown = self.refreshed.get(sid, (0.0, None))
         return shown is not live.prediction and time.monotonic() - when >= ATTRIBUTES_EVERY_S
+
+    @property
+    def model_set_topic(self) -> str:
+        return f"{self.topics.base}/model/set"
+
+    def publish(self, topic: str, payload) -> None:
+        """Retained, from any thread, while connected (paho's publish is thread-safe)."""
+        self._publish(topic, payload)
 
     def _publish(self, topic: str, payload, retain: bool = True) -> None:
         if self.connected.is_set():
@@ -161,7 +172,8 @@ class MqttAction:
             self._say(f"mqtt {self.config.target.where}: the broker refused the connection ({reason_code}); "
                       "check the user and password (EDGE_MQTT_PASSWORD); retrying")
             return
-        client.subscribe([(HA_STATUS, QOS), (self.topics.commands, QOS)])
+        client.subscribe([(HA_STATUS, QOS), (self.topics.commands, QOS)]
+                         + ([(self.model_set_topic, QOS)] if self.config.on_model_set else []))
         again = "lost" in self._said
         self._said.clear()  # each kind of trouble is reported again the next time it happens
         self.connected.set()
@@ -181,6 +193,9 @@ class MqttAction:
 
     def _on_message(self, client, userdata, message) -> None:
         payload = message.payload.decode("utf-8", "replace").strip()
+        if message.topic == self.model_set_topic and self.config.on_model_set is not None:
+            self.config.on_model_set(payload)  # queued for the update thread (edge.actions.model_command)
+            return
         if message.topic == HA_STATUS:
             if payload == ONLINE:
                 self.resync.set()  # Home Assistant restarted: it needs discovery and the states again

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 from edge.actions.events import Events
+from edge.actions.model_command import model_now, on_model_set, publish_outcomes
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier
 from edge.runtime.options import InferOptions
@@ -30,6 +31,7 @@ def start_events(opts: InferOptions, clf: Classifier, report=lambda _m: None) ->
         from edge.actions.mqtt_action import MqttAction
 
         mqtt = MqttAction(mqtt_config(opts, clf), events, report)
+        publish_outcomes(mqtt, clf)  # --update-from: each update's outcome on <prefix>/<name>/model
         events.add(mqtt, tick_s=MQTT_TICK_S)
         mqtt.connected.wait(FIRST_CONNECT_S)  # a broker that is down costs this once; classifying never waits again
     return events
@@ -53,4 +55,4 @@ def mqtt_config(opts: InferOptions, clf: Classifier):
     model = {"arch": manifest.arch, "precision": manifest.precision, "version": manifest.source_sha256[:12] or "unknown",
              "labels": list(manifest.labels)}
     return MqttConfig(target=target, name=name, binary_labels=tuple(dict.fromkeys(opts.mqtt_binary or ())),
-                      model=model, sw_version=__version__)
+                      model=model, sw_version=__version__, model_now=model_now(clf, model), on_model_set=on_model_set(clf))

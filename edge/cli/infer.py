@@ -27,6 +27,8 @@ def infer(opts: InferOptions) -> None:
       edge-infer exports/flowers photos/ --json          # a folder, JSON lines on stdout
 
       edge-infer exports/flowers/model.int8.onnx 0 --save clip.mp4 --max-frames 100   # the webcam
+
+      edge-infer exports/flowers door=0 porch=rtsp://cam/live --serve 8080   # two cameras, one model, a tile each
     """
     from edge.devices.choose import choose
     from edge.runtime.infer import report_stderr, run_infer
@@ -37,8 +39,11 @@ def infer(opts: InferOptions) -> None:
         typer.echo("\n".join(list_cameras()) or "no cameras found (OpenCV opened none of /dev/video* or indices 0-7)")
         return
     opts.check()
-    artifact, threads = choose(opts.artifact, device=opts.device, threads=opts.threads, backend=opts.backend,
-                               report=report_stderr)
+    from edge.runtime.updates.startup import startup_artifact
+
+    start_with = startup_artifact(opts, report_stderr)  # --update-from: the store's complete version, or ARTIFACT
+    artifact, threads = choose(start_with, device=opts.device, threads=opts.threads, backend=opts.backend,
+                               report=report_stderr, source=opts.source)
     run = None
     if opts.serve is not None or opts.watches_state:  # page, API, label events (--on-change --mqtt --gpio --record)
         from edge.serve.infer import run_served as run

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from edge.errors import EdgeError
+from edge.runtime.named_sources import split_name
 from edge.runtime.options import InferOptions
 
 # Every Path option of InferOptions is read or written by the service (tests/devices/test_service.py
@@ -77,9 +78,8 @@ def parse_infer_args(args: Sequence[str], cwd: Path) -> InferArgs:
             if password is not None:
                 values[secret_name] = password
                 ctx.set_parameter_source(secret_name, type(ctx.get_parameter_source(url_name)).COMMANDLINE)
-    source = values.get("source")
-    if source is not None and (cwd / source).exists():
-        values["source"] = str(_absolute(source, cwd))
+    if values.get("sources"):  # a video or /dev path that exists here, absolute; name=SOURCE keeps its name
+        values["sources"] = [_absolute_source(text, cwd) for text in values["sources"]]
     for param in cmd.params:
         value, given = values.get(param.name), ctx.get_parameter_source(param.name)
         if getattr(param, "envvar", None) and value is not None:
@@ -97,6 +97,13 @@ def parse_infer_args(args: Sequence[str], cwd: Path) -> InferArgs:
     return InferArgs(options, tuple(argv), secrets)
 
 
+def _absolute_source(text: str, cwd: Path) -> str:
+    name, spec = split_name(text)
+    if not (cwd / spec).exists():
+        return text
+    return ("" if name is None else f"{name}=") + str(_absolute(spec, cwd))
+
+
 def split_password(url: str) -> tuple[str, str | None]:
     """mqtt://USER:PASS@HOST/... -> (mqtt://USER@HOST/..., PASS); a URL without one stays as it is."""
     from urllib.parse import unquote, urlsplit, urlunsplit
@@ -112,7 +119,7 @@ def split_password(url: str) -> tuple[str, str | None]:
 def _flag(param, value) -> list[str]:
     """One parsed parameter back as arguments: nothing for a default, the flag for a switch."""
     if param.param_type_name == "argument":
-        return [] if value is None else [str(value)]
+        return [] if value is None else [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
     if value is None or value == param.default:
         return []
     name = next((o for o in param.opts if o.startswith("--")), param.opts[0])

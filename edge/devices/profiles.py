@@ -14,6 +14,7 @@ except ImportError:  # Python 3.10: the same parser, as a package
 
 from edge.errors import EdgeError
 from edge.formats import get_format
+from edge.runtime import imx500_camera
 from edge.runtime.autotune import cpu_model  # noqa: F401  (scripts import it from here)
 from edge.runtime.autotune import read_cpuinfo as _cpuinfo
 from edge.runtime.backends import available_cores
@@ -67,8 +68,20 @@ def get_profile(name: str) -> DeviceProfile:
     return profiles[name]
 
 
-def detect(machine: str | None = None, cpuinfo: str | None = None) -> tuple[DeviceProfile, str]:
-    """(best-matching profile, why) for this machine, from its architecture and /proc/cpuinfo."""
+AI_CAMERA = "raspberry-pi-ai-camera"
+
+
+def detect(machine: str | None = None, cpuinfo: str | None = None, ai_camera: bool | None = None
+           ) -> tuple[DeviceProfile, str]:
+    """(best-matching profile, why) for this machine: a Raspberry Pi AI Camera when one is attached
+    (`ai_camera`: None looks), else the board from its architecture and /proc/cpuinfo."""
+    profile, why = _board(machine, cpuinfo)
+    if ai_camera if ai_camera is not None else imx500_camera.attached():
+        return get_profile(AI_CAMERA), f"{why}; camera: Raspberry Pi AI Camera (Sony IMX500), runs networks on its sensor"
+    return profile, why
+
+
+def _board(machine: str | None, cpuinfo: str | None) -> tuple[DeviceProfile, str]:
     machine = (machine or platform.machine()).lower()
     cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo
     profiles = load_profiles()

@@ -28,7 +28,8 @@ def _table(report: dict) -> Table:
             drop += " [red](over budget)[/]"
         agreement = parity.agreement_text(r) + (" [yellow](too few photos)[/]" if r.get("parity_warning") else "")
         table.add_row(r["name"], agreement, f"{r['max_abs_logit_diff']:.2e}", drop,
-                      f"{r['size_mb']:.2f}", f"{r['latency_ms_b1']:.2f}{slow}", f"{r['export_seconds']:.1f}")
+                      f"{r['size_mb']:.2f}", "sensor" if r["latency_ms_b1"] is None else f"{r['latency_ms_b1']:.2f}{slow}",
+                      f"{r['export_seconds']:.1f}")
     return table
 
 

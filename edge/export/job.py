@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -35,6 +35,18 @@ class ExportJob:
     @cached_property
     def calibration(self) -> np.ndarray:
         return self.make_calibration()
+
+    def subset(self, limit: int | None) -> ExportJob:
+        """This job on at most `limit` check photos, spread evenly (all of them for None); the synthetic
+        non-photos of the unknown check are all kept."""
+        n = len(self.val_x)
+        if limit is None or n <= limit:
+            return self
+        keep = np.linspace(0, n - 1, limit).round().astype(int)
+        unknown = self.reference_unknown
+        return replace(self, val_x=self.val_x[keep], val_y=None if self.val_y is None else self.val_y[keep],
+                       reference_logits=self.reference_logits[keep],
+                       reference_unknown=None if unknown is None else np.concatenate([unknown[keep], unknown[n:]]))
 
     @property
     def budget(self) -> float:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.estimate import wilson_interval
+from edge.export import imx500_check
 from edge.export.torch_backend import TorchBackend
 from edge.formats import artifact_files
 from edge.runtime.backends import create_backend
@@ -67,6 +68,8 @@ def load_backend(backend: str, path: Path, threads: int):
     """The artifact behind the runtime's Backend interface (OpenVINO FP32 runs at f32, see backends)."""
     if backend == "torch":
         return TorchBackend.from_torchscript(path, threads)
+    if backend == "imx500":  # runs on a camera's sensor: checked as its quantized ONNX with MCT's ops
+        return imx500_check.load(path, threads)
     return create_backend(path, backend, threads)
 
 

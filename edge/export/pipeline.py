@@ -12,7 +12,7 @@ import torch
 
 from edge.atomic import atomic_dir, write_json, write_text
 from edge.errors import EdgeError
-from edge.export import parity
+from edge.export import int8_search, parity
 from edge.export.data import balanced_calibration, preprocess_all, readable_images, split_check_calibration, synthetic_unknowns
 from edge.export.exporters import EXPORTERS
 from edge.export.fixpad import fix_same_padding
@@ -23,6 +23,7 @@ from edge.export_dir import ExportDir
 from edge.formats import ArtifactFormat, check_options, flag_slow_int8, resolve_formats
 from edge.manifest import Manifest, write_manifest
 from edge.ownership import check_parent_writable, claim_export_dir
+from edge.runtime.updates.files import file_table
 from edge.train import api
 
 
@@ -64,14 +65,18 @@ def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
         raise EdgeError(f"{fmt.name} export failed: {type(exc).__name__}: {str(exc)[:200]}") from None
     seconds = time.perf_counter() - start
     backend = parity.load_backend(fmt.backend, path, job.threads)
-    row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)), **_parity(backend, job),
-           "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
-           "latency_ms_b1": round(parity.latency_ms(backend.run, job.val_x), 3), **job.notes.get(fmt.name, {})}
+    check = job.subset(fmt.check_photos)  # every check photo, unless the table caps a slow check (imx500)
+    latency = None if fmt.sensor else round(parity.latency_ms(backend.run, job.val_x), 3)  # a sensor's is not ours
+    row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)), **_parity(backend, check),
+           "check_photos": len(check.val_x), "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
+           "latency_ms_b1": latency, **job.notes.get(fmt.name, {})}
+    if fmt.int8 and "within_budget" not in row:  # an INT8 format without a settings search: the same rule
+        row["within_budget"] = int8_search.acceptable(row, job.budget)
     row["parity_warning"] = parity.too_few_photos(row)
     unknown = f"  unknown-decision agreement {row['unknown_decision_agreement']:.4f}" if job.manifest.unknown else ""
-    log(f"{fmt.name:14s} agreement {parity.agreement_text(row)} on {len(job.val_x)} photos  max|dlogit| "
-        f"{row['max_abs_logit_diff']:.2e}  {row['size_mb']:.2f} MB  {row['latency_ms_b1']:.2f} ms  ({seconds:.1f} s)"
-        f"{unknown}")
+    log(f"{fmt.name:14s} agreement {parity.agreement_text(row)} on {len(check.val_x)} photos  max|dlogit| "
+        f"{row['max_abs_logit_diff']:.2e}  {row['size_mb']:.2f} MB  "
+        f"{'on the sensor' if latency is None else f'{latency:.2f} ms'}  ({seconds:.1f} s){unknown}")
     if row["parity_warning"]:
         log(f"[yellow]warning: {fmt.name}: {row['parity_warning']}[/]")
     return row
@@ -98,12 +103,14 @@ def _references(model, manifest: Manifest, val_x: np.ndarray) -> dict:
 
 
 def process_peak_rss_mb() -> float | None:
-    """This process's peak resident memory so far (what `/usr/bin/time -v` reports), in MB."""
+    """Peak resident memory so far of this process or of the largest tool it ran and waited for (MCT,
+    imxconv-pt, pnnx run as their own processes), as `/usr/bin/time -v` reports it, in MB."""
     try:
         import resource
     except ImportError:  # Windows
         return None
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return round(peak / 1024, 1)  # Linux reports KiB
 
 
 def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bool = False, data: Path | None = None,
@@ -155,5 +162,6 @@ def _write(src: Source, *, source: str, out: Path, chosen: list[ArtifactFormat],
         folder = ExportDir(work)
         write_manifest(src.manifest, folder.manifest_path)
         write_text(folder.labels_path, "\n".join(src.manifest.labels) + "\n")
+        report["files"] = file_table(work)  # every file's SHA-256 and size: what an update checks downloads by
         write_json(folder.report_path, report)
     return report

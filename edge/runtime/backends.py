@@ -15,6 +15,7 @@ from edge.formats import FORMATS, ArtifactFormat
 from edge.manifest import MANIFEST_KEY, Manifest
 from edge.runtime.arm_backends import LiteRTBackend, NcnnBackend
 from edge.runtime.backend_base import Backend, missing_library
+from edge.runtime.imx500_camera import SensorBackend
 
 
 class OnnxRuntimeBackend(Backend):
@@ -121,7 +122,7 @@ class OpenVINOBackend(Backend):
 
 
 BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvino": OpenVINOBackend,
-                                      "litert": LiteRTBackend, "ncnn": NcnnBackend}
+                                      "litert": LiteRTBackend, "ncnn": NcnnBackend, "imx500": SensorBackend}
 # what runs a file, by its suffix, from the format table (model.ts -> torch, model.int8.onnx -> onnxruntime)
 SUFFIXES = {Path(f.path).suffix: f.backend for f in FORMATS.values()}
 

@@ -136,14 +136,25 @@ class Classifier:
 
     def answers(self, batch: np.ndarray, k: int) -> list[Answer]:
         """Top-k, unknown decision and score for a preprocessed batch (what every source runs)."""
+        return self.decide([self.backend.run(batch)] if self.threshold is None else self.backend.run_all(batch), k)
+
+    def decide(self, outputs: list[np.ndarray], k: int) -> list[Answer]:
+        """Top-k, unknown decision and score from the model's outputs (logits, then the score): what `answers`
+        does once the model ran, wherever it ran (an AI Camera's sensor: edge.runtime.imx500_camera)."""
+        logits = self._check_labels(np.asarray(outputs[0]))
         if self.threshold is None:
-            return [(top, False, None) for top in self.top_k(self.logits(batch), k)]
-        logits, scores = self.backend.run_all(batch)[:2]
-        self._check_labels(logits)
+            return [(top, False, None) for top in self.top_k(logits, k)]
+        scores = np.asarray(outputs[1]).reshape(len(logits))  # a sensor gives the score as (N, 1)
         return [(top, float(s) < self.threshold, float(s)) for top, s in zip(self.top_k(logits, k), scores)]
 
     def _rgb(self, image) -> Image.Image:
         return as_rgb_image(image, self.preprocess.decode_side)
+
+    def _input(self, image) -> np.ndarray:
+        """An array is a video or camera frame: it takes the manifest's frame path, as edge-infer's frames do."""
+        if isinstance(image, np.ndarray):
+            return self.preprocess.frame(image)
+        return self.preprocess(self._rgb(image))
 
     def predict(self, images, k: int = 5):
         """One image -> its `Prediction`; a list or tuple of images -> a list of them (one batch).
@@ -154,7 +165,7 @@ class Classifier:
         items = list(images) if many else [images]
         if not items:
             return []
-        batch = np.stack([self.preprocess(self._rgb(image)) for image in items])
+        batch = np.stack([self._input(image) for image in items])
         predictions = [Prediction(_source_name(image), top, unknown=unknown, score=score)
                        for image, (top, unknown, score) in zip(items, self.answers(batch, k))]
         return predictions if many else predictions[0]

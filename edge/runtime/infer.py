@@ -16,6 +16,7 @@ from pathlib import Path
 
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier, Prediction
+from edge.runtime.named_sources import SEVERAL, check_several
 from edge.runtime.options import InferOptions
 from edge.runtime.timing import Summary
 
@@ -27,11 +28,12 @@ def report_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def printer(as_json: bool) -> Callable[[Prediction], None]:
-    """One line per prediction: a readable one, or the --json object (the same schema --serve sends)."""
+def printer(as_json: bool, version: Callable[[], str] | None = None) -> Callable[[Prediction], None]:
+    """One line per prediction: a readable one, or the --json object (the same schema --serve sends);
+    `version`: the model version each --json line carries (edge.runtime.updates.files.model_version)."""
     def emit(p: Prediction) -> None:
         if as_json:
-            sys.stdout.write(json.dumps(p.to_dict()) + "\n")
+            sys.stdout.write(json.dumps({**p.to_dict(), **({"model_version": version()} if version else {})}) + "\n")
             return
         best = ", ".join(f"{label} {prob:.1%}" for label, prob in p.top)
         frame = f"#{p.frame}" if p.frame is not None else ""
@@ -42,12 +44,13 @@ def printer(as_json: bool) -> Callable[[Prediction], None]:
     return emit
 
 
-def failure_printer(as_json: bool, report: Report) -> Callable[[str, str], None]:
+def failure_printer(as_json: bool, report: Report, version: Callable[[], str] | None = None) -> Callable[[str, str], None]:
     """A file that could not be classified: on stderr, and with --json also a line with an `error` field."""
     def failed(source: str, error: str) -> None:
         report(f"failed: {error}")
         if as_json:
-            sys.stdout.write(json.dumps({"source": source, "label": None, "error": error}) + "\n")
+            sys.stdout.write(json.dumps({"source": source, "label": None, "error": error,
+                                         **({"model_version": version()} if version else {})}) + "\n")
 
     return failed
 
@@ -70,7 +73,7 @@ def check_outputs(opts: InferOptions, kind: str) -> None:
     if opts.show and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise EdgeError("--show needs a display (DISPLAY is not set, e.g. over ssh); use --save FILE.mp4, "
                         "or watch from a browser with --serve")
-    if (opts.loop or opts.realtime) and kind != "video":
+    if (opts.loop or opts.realtime) and kind not in ("video", SEVERAL):  # several: each a video (check_several)
         flag = "--loop" if opts.loop else "--realtime"
         raise EdgeError(f"{flag} plays a video file; {opts.source} is {kind or 'not given'}: drop {flag}")
     for path, flag in ((opts.save, "--save"), (opts.summary_json, "--summary-json")):
@@ -108,7 +111,7 @@ def load_classifier(opts: InferOptions, artifact: Path, threads: int | None, kin
     # (measured on flowers5, ONNX INT8: 262-266 img/s without spinning, 238-243 with it).
     # --serve decodes requests on threads too (and runs an event loop): no spinning there either.
     return Classifier(artifact, backend=opts.backend, threads=threads, manifest=opts.manifest,
-                      spin_wait=kind != "images" and opts.serve is None, unknown=opts.unknown, keep=opts.keep)
+                      spin_wait=kind not in ("images", SEVERAL) and opts.serve is None, unknown=opts.unknown, keep=opts.keep)
 
 
 def describe_model(clf: Classifier) -> str:
@@ -122,27 +125,38 @@ def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report
               run: Callable | None = None) -> Summary:
     """Classify the source; raise EdgeError when nothing could be classified or a file failed. `run`: what runs the
     source instead of run_source, with its arguments (edge-infer --serve passes edge.serve's)."""
+    from edge.runtime.multi_source import run_several
     from edge.runtime.source_run import run_source
     from edge.runtime.sources import classify_spec
 
     kind = classify_spec(opts.source) if opts.source is not None else None  # None: --serve, the API alone
+    if opts.several:  # several SOURCEs, one model: edge.runtime.multi_source
+        check_several(opts)
+        kind = SEVERAL
     check_outputs(opts, kind)
     clf = load_classifier(opts, artifact, threads, kind)
     report(describe_model(clf))
+    from edge.runtime.updates.files import model_version
+    from edge.runtime.updates.start import start_updates, stop_updates
+
+    clf = start_updates(opts, clf, kind, report)  # --update-from: a classifier swapped between two frames
+    version = lambda: model_version(clf)  # noqa: E731 - what runs now, on every --json line
     from edge.runtime.reopen import live_health
     from edge.runtime.sdnotify import watch_predictions
 
     summary = Summary(source=live_health(kind, opts.source))  # a camera/stream/picam's losses and gaps
-    emit = watch_predictions(printer(opts.json_lines), clf, summary.source)  # systemd: READY, watchdog, STATUS
+    emit = watch_predictions(printer(opts.json_lines, version), clf, summary.source)  # systemd: READY, watchdog, STATUS
     from edge.runtime.collect import start_collecting
 
     with stop_on_sigterm():
         collect = start_collecting(opts, clf, kind)  # --collect DIR: a writer thread; None without it
         try:
-            (run or run_source)(clf, opts, kind, summary, emit,
-                                failure_printer(opts.json_lines, report), collect, report=report)
+            (run or (run_several if kind == SEVERAL else run_source))(clf, opts, kind, summary, emit,
+                                failure_printer(opts.json_lines, report, version), collect, report=report)
         except KeyboardInterrupt:
             report("interrupted")
+        finally:
+            stop_updates(clf)
         report(summary.line())
         if collect is not None:
             report(collect.finish())
@@ -158,6 +172,9 @@ def check_outcome(opts: InferOptions, summary: Summary) -> None:
     """Exit non-zero when nothing was classified, or when any file failed (unless --allow-failures)."""
     if summary.classified == 0 and opts.source is not None:
         raise EdgeError(f"{opts.source}: nothing could be classified")
+    for name, part in summary.parts.items():  # several sources: each one must have classified
+        if part.classified == 0:
+            raise EdgeError(f"source {name}: nothing could be classified")
     if summary.failed and not opts.allow_failures:
         many = summary.failed != 1
         raise EdgeError(f"{opts.source}: {summary.failed} file{'s' if many else ''} could not be classified "

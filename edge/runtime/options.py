@@ -13,6 +13,7 @@ from pathlib import Path
 from edge.cli_options import arg, opt
 from edge.errors import EdgeError
 from edge.formats import FORMATS
+from edge.runtime.named_sources import is_several
 
 # Help texts read from the format table, so a new format or backend appears in --help by itself.
 ARTIFACT_FILES = " / ".join(dict.fromkeys(f.path.rsplit("/", 1)[-1] for f in FORMATS.values()))
@@ -31,8 +32,11 @@ GPIO_MISSING = ("--gpio needs gpiozero, which is not installed: pip install 'edg
 class InferOptions:
     artifact: Path | None = field(default=None, metadata=arg(
         f"An exported model ({ARTIFACT_FILES}) or an export folder (its best artifact runnable here)."))
-    source: str | None = field(default=None, metadata=arg(
-        "Image, folder, glob, video, camera index or /dev/videoN, 'picam', or - for stdin."))
+    sources: list[str] | None = field(default=None, metadata=arg(
+        "Image, folder, glob, video, camera index or /dev/videoN, 'picam', or - for stdin. Several cameras, "
+        "videos or stream URLs run in one process (one model, a thread each), named door=SOURCE or by position.",
+        metavar="SOURCE"))
+    source: str | None = None  # the run's one SOURCE: what programs pass; set from `sources` when that holds one, unnamed
     json_lines: bool = field(default=False, metadata=opt("One JSON object per image/frame on stdout.", "--json"))
     top_k: int = field(default=3, metadata=opt("Labels per prediction.", "--top-k"))
     batch_size: int = field(default=8, metadata=opt("Images per inference call for folders."))
@@ -97,7 +101,7 @@ class InferOptions:
     # --gpio, --record: more actions on the debounced state (edge.actions.gpio_action, edge.actions.clip_action)
     gpio: list[str] | None = field(default=None, metadata=opt(
         "Drive a GPIO pin high while LABEL (a class, or unknown) is the state, low otherwise: 17=person "
-        "(BCM pin number; repeatable; needs gpiozero: edge-classifier[gpio]).", metavar="PIN=LABEL"))
+        "(BCM pin number; repeatable; needs gpiozero, the gpio extra).", metavar="PIN=LABEL"))
     record: Path | None = field(default=None, metadata=opt(
         "Save an annotated MP4 clip (+ a JSON sidecar) around each state change into DIR.", metavar="DIR"))
     record_on: str = field(default="change", metadata=opt(
@@ -107,10 +111,33 @@ class InferOptions:
     post: float = field(default=5.0, metadata=opt("--record: seconds recorded after the change.", metavar="SECONDS"))
     record_max_mb: float = field(default=500.0, metadata=opt(
         "--record: delete the oldest clips edge wrote once DIR holds more (files edge did not write are never touched)."))
+    # --update-from: new model versions without a restart, checked, self-tested and rolled back by edge (edge.runtime.updates)
+    update_from: str | None = field(default=None, metadata=opt(
+        "Take new versions of the model from this export folder or its http(s):// URL (asked with ETag; every file's "
+        "SHA-256 checked; self-tested on recent frames; swapped between two frames; rolled back if it fails in its "
+        "first minute).", metavar="PATH|URL"))
+    update_every: float = field(default=600.0, metadata=opt(
+        "--update-from: seconds between checks (0: at start, and when POST /v1/model or MQTT <prefix>/<name>/model/set "
+        "asks).", metavar="SECONDS"))
+    keep_versions: int = field(default=2, metadata=opt(
+        "--update-from: model versions kept on disk (the running and the previous one always are)."))
+    state_dir: Path | None = field(default=None, metadata=opt(
+        "--update-from: where versions are kept (default: $XDG_STATE_HOME/edge/<export name>-<hash of its path>)."))
+    allow_new_labels: bool = field(default=False, metadata=opt(
+        "--update-from: accept a version whose labels differ from the running model's.", "--allow-new-labels"))
+
+    def __post_init__(self) -> None:
+        if self.source is None and self.sources and not self.several:
+            object.__setattr__(self, "source", self.sources[0])
+
+    @property
+    def several(self) -> bool:
+        """Several SOURCEs, or a named one: they run in one process (edge.runtime.multi_source)."""
+        return self.source is None and is_several(self.sources)
 
     def check(self) -> InferOptions:
         """Refuse what cannot work before any model loads (a one-line error, not a silent no-op)."""
-        if self.artifact is None or (self.source is None and self.serve is None):
+        if self.artifact is None or (self.source is None and not self.sources and self.serve is None):
             raise EdgeError("usage: edge-infer ARTIFACT SOURCE (see edge-infer --help)")
         for name in ("top_k", "batch_size", "workers", "stride"):
             if getattr(self, name) < 1:
@@ -125,12 +152,21 @@ class InferOptions:
         if self.record is not None and not (self.pre >= 0 and self.post > 0 and self.record_max_mb > 0):
             raise EdgeError(f"--pre {self.pre:g} --post {self.post:g} --record-max-mb {self.record_max_mb:g}: "
                             "pass --pre 0 or more, --post and --record-max-mb above 0")
+        check_updates(self)
         return self
 
     @property
     def watches_state(self) -> bool:
         """Options that act on the debounced live label: the event core (edge.actions) runs for them."""
         return any(value is not None for value in (self.on_change, self.mqtt, self.gpio, self.record))
+
+
+def check_updates(opts: InferOptions) -> None:
+    if opts.update_from is None and (opts.allow_new_labels or opts.state_dir is not None):
+        raise EdgeError("--allow-new-labels and --state-dir go with --update-from PATH|URL; add it, or drop them")
+    if not (opts.update_every >= 0 and opts.keep_versions >= 1):
+        raise EdgeError(f"--update-every {opts.update_every:g} --keep-versions {opts.keep_versions}: pass 0 or more "
+                        "seconds, and 1 or more versions")
 
 
 def require_installed(option: str) -> None:

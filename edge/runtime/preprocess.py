@@ -12,6 +12,7 @@ from PIL import Image
 
 from edge.manifest import Manifest
 from edge.runtime.images import load_rgb
+from edge.runtime.live_preprocess import LiveResizer, as_bgr_frame, bgr_to_image
 
 _FILTERS = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
@@ -32,6 +33,8 @@ class Preprocessor:
         shape = (3, 1, 1) if self.nchw else (1, 1, 3)
         self.scale = (1.0 / (255.0 * std)).astype(np.float32).reshape(shape)
         self.shift = (-np.asarray(manifest.mean, dtype=np.float32)[order] / std).astype(np.float32).reshape(shape)
+        # Video and camera frames: the manifest's frame path (edge.runtime.live_preprocess); photos never take it.
+        self.live = LiveResizer(manifest) if manifest.frame_preprocess == "live" else None
 
     def load(self, source, name: str | None = None) -> Image.Image:
         """Decode a file or bytes as the manifest says (the same decode training saw)."""
@@ -49,9 +52,20 @@ class Preprocessor:
         return img.crop((left, top, left + self.crop_size, top + self.crop_size))
 
     def __call__(self, img: Image.Image) -> np.ndarray:
-        pixels = np.asarray(self.resize_crop(img))  # (H, W, 3) uint8
-        if self.order != [0, 1, 2]:
-            pixels = pixels[..., self.order]
+        return self.normalise(np.asarray(self.resize_crop(img)))  # (H, W, 3) uint8
+
+    def frame(self, bgr: np.ndarray) -> np.ndarray:
+        """A decoded video or camera frame (OpenCV's uint8 BGR, or grey) -> one model input, by the
+        manifest's `frame_preprocess`: "live" resizes the crop alone with OpenCV, "exact" as a photo."""
+        bgr = as_bgr_frame(bgr)
+        if self.live is None:
+            return self(bgr_to_image(bgr))
+        return self.normalise(self.live(bgr), bgr=True)
+
+    def normalise(self, pixels: np.ndarray, bgr: bool = False) -> np.ndarray:
+        """(H, W, 3) uint8 pixels, RGB (or BGR) -> the model input in its channel order and layout."""
+        if (self.order != [0, 1, 2]) != bgr:  # the manifest's channel order differs from the pixels'
+            pixels = pixels[..., ::-1]
         if self.nchw:
             pixels = pixels.transpose(2, 0, 1)  # a view: the float pass below writes NCHW directly
         out = np.empty(pixels.shape, dtype=np.float32)

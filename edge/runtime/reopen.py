@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from edge.errors import short_reason
 from edge.runtime import sources
+from edge.runtime.imx500_camera import SensorNetwork
 from edge.runtime.sources import Frame
 
 RECONNECTING_KINDS = ("camera", "picamera")  # classify_spec kinds that are live devices or streams
@@ -174,12 +175,13 @@ def _nothing() -> None:
 
 
 def reconnecting_frames(kind: str, spec: str, health: SourceHealth, limit: int | None = None,
-                        backoff: Backoff = Backoff(), wait: Callable[[float], bool] | None = None
-                        ) -> tuple[Iterator[Frame], Callable[[], None]]:
-    """(frames, close) for a camera, stream URL or `picam` that comes back after a loss; `limit`: frames in all."""
+                        backoff: Backoff = Backoff(), wait: Callable[[float], bool] | None = None,
+                        sensor: SensorNetwork | None = None) -> tuple[Iterator[Frame], Callable[[], None]]:
+    """(frames, close) for a camera, stream URL or `picam` that comes back after a loss; `limit`: frames in all.
+    `sensor`: picam is an AI Camera running this network on its sensor (frames carry its outputs)."""
     if kind == "picamera":
         def open_source():
-            frames = sources.picamera_frames(None)
+            frames = sources.picamera_frames(None) if sensor is None else sensor.frames()
             return frames, frames.close
     else:
         def open_source():

@@ -9,9 +9,11 @@ from pathlib import Path
 from edge.errors import EdgeError
 from edge.runtime import pipeline, sources
 from edge.runtime.classifier import Classifier, Prediction
+from edge.runtime.imx500_camera import SensorNetwork, sensor_network
 from edge.runtime.options import InferOptions
 from edge.runtime.reopen import SourceHealth, reconnecting_frames
 from edge.runtime.timing import Summary
+from edge.runtime.updates.start import between_frames
 
 Emit = Callable[[Prediction], None]
 Report = Callable[[str], None]
@@ -55,15 +57,17 @@ def file_frames(opts: InferOptions) -> Iterator[sources.Frame]:
             return
 
 
-def live_frames(opts: InferOptions, kind: str, health=None) -> tuple[Iterator[sources.Frame], Callable[[], None]]:
+def live_frames(opts: InferOptions, kind: str, health=None,
+                sensor: SensorNetwork | None = None) -> tuple[Iterator[sources.Frame], Callable[[], None]]:
     """(frames, close) for a video file, the Pi camera or an OpenCV camera / stream URL. A camera, stream
-    or picam that is lost is reopened until it is back (edge.runtime.reopen); `health` tells meanwhile."""
+    or picam that is lost is reopened until it is back (edge.runtime.reopen); `health` tells meanwhile.
+    `sensor`: the network an AI Camera runs on its sensor (edge.runtime.imx500_camera.sensor_network)."""
     if kind == "video":
         frames = file_frames(opts)
         if opts.max_frames:
             frames = (f for _, f in zip(range(opts.max_frames), frames))
         return frames, lambda: None
-    return reconnecting_frames(kind, opts.source, health or SourceHealth(), opts.max_frames)
+    return reconnecting_frames(kind, opts.source, health or SourceHealth(), opts.max_frames, sensor=sensor)
 
 
 def left_out_line(paths: list[Path]) -> str:
@@ -79,6 +83,7 @@ def run_source(clf: Classifier, opts: InferOptions, kind: str, summary: Summary,
                on_error: pipeline.Failed, collect=None, report: Report | None = None) -> Summary:
     """`collect`: an edge.runtime.collect.Collecting (--collect) that sees every answer; None without it.
     `report`: where the files a folder run leaves out are listed (stderr from edge-infer)."""
+    sensor = sensor_network(clf, kind, report)  # an AI Camera runs the imx500 artifact on its sensor (picam only)
     if kind == "stdin":
         return pipeline.run_bytes(clf, sources.read_stdin(), opts.top_k, emit, summary)
     if kind == "images":
@@ -91,7 +96,8 @@ def run_source(clf: Classifier, opts: InferOptions, kind: str, summary: Summary,
                                    emit=collect.photo_hook(emit) if collect else emit, on_error=on_error,
                                    summary=summary)
     sink = frame_sink(opts, kind)
-    frames, close = live_frames(opts, kind, summary.source)
+    frames, close = live_frames(opts, kind, summary.source, sensor)
+    frames = between_frames(clf, frames)  # --update-from: a new model lands between two frames
     try:
         return pipeline.run_frames(clf, frames, k=opts.top_k, emit=emit, summary=summary,
                                    on_frame=collect.frame_hook(sink) if collect else sink)

@@ -25,6 +25,8 @@ class Frame:
     index: int  # frame number (0 for still images)
     bgr: np.ndarray  # the decoded frame, OpenCV channel order
     decode_ms: float
+    to_classify: np.ndarray | None = None  # a smaller copy of the same view to classify (picam's lores); None: bgr
+    outputs: list[np.ndarray] | None = None  # the network's outputs, computed on an AI Camera's sensor; None: on the CPU
 
 
 def classify_spec(spec: str) -> str:

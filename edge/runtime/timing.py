@@ -46,6 +46,7 @@ class Summary:
     stages: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
     ended: float | None = None  # set by stop(): time after it (a server still serving) is not counted
     source: SourceHealth | None = None  # a camera/stream/picam: its losses and gaps (edge.runtime.reopen)
+    parts: dict[str, Summary] = field(default_factory=dict)  # several sources: each one's own (edge.runtime.multi_source)
 
     def stop(self) -> None:
         self.ended = time.perf_counter()
@@ -70,6 +71,8 @@ class Summary:
                 out[f"{stage}_ms_p90"] = round(float(np.percentile(values, 90)), 3)
         if self.source is not None and self.source.losses:
             out["source"] = self.source.to_dict()
+        if self.parts:
+            out["sources"] = {name: part.to_dict() for name, part in self.parts.items()}
         return out
 
     def line(self) -> str:
@@ -81,4 +84,6 @@ class Summary:
                 parts.append(f"{stage} p50/p90 {d[stage + '_ms_p50']:.2f}/{d[stage + '_ms_p90']:.2f} ms")
         if "source" in d:
             parts.append(f"source lost {d['source']['losses']}x ({d['source']['lost_s_total']:.0f} s in all)")
+        if self.parts:
+            parts.append("per source " + ", ".join(f"{name} {part['fps']:.1f} img/s" for name, part in d["sources"].items()))
         return "summary: " + ", ".join(parts)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import platform
 from functools import lru_cache
 
+from edge.runtime.updates.files import model_version
 from edge.serve.bodies import check_length, json_line, parse_k, read_body, stream_slot
 from edge.serve.errors import HttpError
+from edge.serve.hub_group import source_names, stream_hub
+from edge.serve.model_route import model
 from edge.serve.parts import Parts
 
 PAGE_HEADERS = {
@@ -60,7 +63,7 @@ async def classify(request, parts: Parts):
 async def stream(request, parts: Parts):
     from edge.serve.streams import TimedStream, mjpeg_chunks
 
-    hub = parts.hub
+    hub = stream_hub(parts.hub, request.query_params.get("source"))  # several sources: ?source=NAME, a tile each
     if request.method == "HEAD":
         return _head("multipart/x-mixed-replace; boundary=edgeframe")
     if not hub.has_source:
@@ -120,7 +123,8 @@ def describe(parts: Parts) -> dict:
         "artifact": clf.path.name, "arch": m.arch, "backend": clf.backend.name, "precision": m.precision,
         "threads": clf.backend.threads, "unknown_threshold": clf.threshold,
         "unknown_score": m.unknown.score if clf.threshold is not None else None,
-        "versions": versions(clf.backend.name), "live": parts.hub.has_source,
+        "versions": versions(clf.backend.name), "live": parts.hub.has_source, "sources": source_names(parts.hub),
+        "model_version": model_version(clf),  # the manifest's source_sha256[:12]; changes when an update lands
         "limits": {"max_body_mb": o.max_body_mb, "queue": o.queue, "batch": o.batch, "top_k": o.top_k,
                    "request_timeout_s": o.request_timeout_s, "stream_fps": 1.0 / parts.hub.stream_period},
     }
@@ -161,6 +165,7 @@ ROUTES = [
     ("/v1/events", events, ["GET"]),
     ("/v1/classify", classify, ["POST"]),
     ("/v1/info", info, ["GET"]),
+    ("/v1/model", model, ["GET", "POST"]),
     ("/healthz", healthz, ["GET"]),
     ("/metrics", metrics, ["GET"]),
 ]

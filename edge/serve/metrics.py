@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-ROUTES = ("/", "/stream.mjpg", "/v1/events", "/v1/classify", "/v1/info", "/healthz", "/metrics")
+ROUTES = ("/", "/stream.mjpg", "/v1/events", "/v1/classify", "/v1/info", "/v1/model", "/healthz", "/metrics")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -21,7 +21,8 @@ class Metrics:
                                            buckets=LATENCY_BUCKETS, registry=r)
         self.batch_size = Histogram("edge_batch_size", "Images per inference call of the request worker",
                                     buckets=(1, 2, 4, 8, 16, 32), registry=r)
-        self.predictions = Counter("edge_predictions", "Predictions by source (live or api)", ["source"], registry=r)
+        self.predictions = Counter("edge_predictions", "Predictions by source (live or api; with several live sources, "
+                                   "each one's name)", ["source"], registry=r)
         self.unknown = Counter("edge_unknown_answers", "Answers of 'unknown' by source", ["source"], registry=r)
         self.frames = Counter("edge_frames", "Live frames classified", registry=r)
         self.dropped = Counter("edge_dropped_frames", "Live frames the camera delivered that the model never saw",
@@ -43,12 +44,13 @@ class Metrics:
         self.predictions.labels("api").inc(size)
         self.unknown.labels("api").inc(sum(unknown))
 
-    def observe_frame(self, inference_ms: float, unknown: bool, dropped: int) -> None:
+    def observe_frame(self, inference_ms: float, unknown: bool, dropped: int, source: str = "live") -> None:
+        """`source`: "live", or with several sources the source's name (edge.serve.hub_group)."""
         self.frames.inc()
-        self.predictions.labels("live").inc()
-        self.inference_seconds.labels("live").observe(inference_ms / 1000)
+        self.predictions.labels(source).inc()
+        self.inference_seconds.labels(source).observe(inference_ms / 1000)
         if unknown:
-            self.unknown.labels("live").inc()
+            self.unknown.labels(source).inc()
         if dropped > 0:
             self.dropped.inc(dropped)
 

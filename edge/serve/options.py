@@ -29,6 +29,7 @@ class ServeOptions:
     on_change: str | None = None  # URL to POST a JSON event to when the live label changes
     hold: int = 5  # frames the new label must hold before --on-change fires
     min_confidence: float = 0.5  # ... at or above this top-1 probability
+    sources: tuple[str, ...] = ()  # several live sources: their names (a hub, a page tile and a metrics label each)
 
     @property
     def max_body_bytes(self) -> int:

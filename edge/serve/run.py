@@ -11,6 +11,7 @@ from edge.actions.events import Events
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier
 from edge.runtime.options import require_installed
+from edge.serve.hub_group import HubGroup
 from edge.serve.live import LiveHub, SourceStopped
 from edge.serve.options import ServeOptions
 
@@ -130,9 +131,13 @@ def make_parts(clf: Classifier, options: ServeOptions, has_source: bool):
     from edge.serve.worker import InferenceWorker
 
     metrics = Metrics()
-    hub = LiveHub(metrics, options.stream_fps, has_source=has_source)
+    hub = (HubGroup(options.sources, metrics, options.stream_fps) if options.sources  # several sources: a hub each
+           else LiveHub(metrics, options.stream_fps, has_source=has_source))
     worker = InferenceWorker(clf, batch=options.batch, queue_size=options.queue, decode_threads=options.threads(),
                              metrics=metrics, body_budget=4 * options.max_body_bytes)
+    from edge.serve.model_info import ModelInfo
+
+    metrics.registry.register(ModelInfo(clf))  # edge_model_info{version=...}: read at each scrape
     return Parts(clf, options, hub, worker, metrics)
 
 

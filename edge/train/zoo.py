@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edge.errors import EdgeError, did_you_mean
-from edge.manifest import NEW_RUN_DECODE, SCHEMA_VERSION, Manifest
+from edge.manifest import NEW_RUN_DECODE, NEW_RUN_FRAME_PREPROCESS, SCHEMA_VERSION, Manifest
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -68,7 +68,7 @@ def manifest_for(entry: ModelEntry, pre: Preprocessing, classes: list[str], sour
         input_size=(3, pre.crop_size, pre.crop_size), resize_size=pre.resize_size, crop_size=pre.crop_size,
         interpolation=pre.interpolation, mean=pre.mean, std=pre.std, channel_order="RGB", layout="NCHW",
         precision="fp32", metrics={}, created_by=library_versions(), source_sha256=source_sha256,
-        decode=NEW_RUN_DECODE,
+        decode=NEW_RUN_DECODE, frame_preprocess=NEW_RUN_FRAME_PREPROCESS,
     )
 
 

@@ -101,6 +101,19 @@ def test_stride_and_a_short_pre_roll_at_the_start(tmp_path):
     assert got[0] == 0 and abs(len(got) - (4 + 10)) <= 1 and sidecar(clip)["fps"] == 5.0, got
 
 
+def test_a_looped_video_keeps_its_time_going_forward(tmp_path):
+    """--loop: the file's frame numbers start again at 0; a clip across the restart still counts on."""
+    events = Events(hold=1, min_confidence=0.0)
+    ClipRecorder(ClipConfig(folder=tmp_path, video_fps=10.0, pre_s=1.0, post_s=2.0)).hook(events)
+    hook, summary = events.frame_hook(), Summary()
+    for n in range(80):  # two passes over a 40-frame file; b from frame 5 of the second pass
+        label = "b" if n >= 45 else "a"
+        hook(Frame("v.mp4", n % 40, image(n), 0.0), Prediction("v.mp4", [(label, 0.9)], n % 40), summary)
+    events.close(wait_s=10)
+    (clip,) = tmp_path.glob("clip-*.mp4")
+    assert numbers(clip) == list(range(35, 65))
+
+
 def test_record_on_a_label_and_a_second_change_within_post_extends_the_clip(tmp_path):
     # b at 10 (wanted), a at 15 (not), b at 20 (wanted, inside the open clip: it now ends at 20 + 20)
     _, changes = run_script(tmp_path, ["a"] * 10 + ["b"] * 5 + ["a"] * 5 + ["b"] * 60, record_on="b")

@@ -8,6 +8,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from edge.actions.events import Events
 from edge.actions.mqtt_action import MqttAction, MqttConfig
@@ -16,7 +17,12 @@ from edge.actions.start import MQTT_TICK_S
 from edge.actions.tracker import Tracker
 from edge.runtime.classifier import Prediction
 from edge.runtime.sources import Frame
-from tests.actions.conftest import Broker, Recorder, wait_for
+from tests.actions.conftest import Broker, Recorder, require_broker, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _needs_a_broker():
+    require_broker()
 
 BASE = "edge/testpi/camera_0"
 MODEL = {"arch": "tiny", "precision": "fp32", "version": "0123456789ab", "labels": ["daisy", "rose", "tulip"]}
