@@ -12,7 +12,8 @@ from edge.manifest import SCHEMA_VERSION, Manifest
 
 REQUIRED = {"schema_version", "arch", "labels", "input_size", "resize_size", "crop_size", "interpolation", "mean",
             "std", "channel_order", "layout", "precision", "metrics", "created_by", "source_sha256"}
-OPTIONAL = {"temperature", "unknown", "decode", "frame_preprocess"}  # newer fields: written always, read with a default when absent
+# newer fields: written always, read with a default when absent
+OPTIONAL = {"temperature", "unknown", "decode", "frame_preprocess"}
 
 
 def sample() -> Manifest:
@@ -63,7 +64,8 @@ def test_wrong_type_names_the_field(name, value):
 
 
 @pytest.mark.parametrize("name,value", [("interpolation", "lanczos"), ("channel_order", "RGBA"), ("layout", "CHW"),
-                                        ("precision", "int4"), ("labels", []), ("crop_size", 300), ("decode", "jpeg"), ("frame_preprocess", "fast"),
+                                        ("precision", "int4"), ("labels", []), ("crop_size", 300), ("decode", "jpeg"),
+                                        ("frame_preprocess", "fast"),
                                         ("std", [0.5, 0.0, 0.5])])
 def test_invalid_values_are_refused(name, value):
     data = sample().to_dict() | {name: value}

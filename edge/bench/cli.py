@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from edge.bench import glass
 from edge.bench.options import BenchOptions
 from edge.cli_options import command
 from edge.cli_support import clean_errors, make_console
@@ -50,6 +51,8 @@ def run_bench_command(opts: BenchOptions) -> None:
                        formats=opts.formats, threads=threads, repeats=opts.repeats, peers=opts.peers, force=opts.force,
                        log=console.print)
     console.print(_table(result))
+    if glass.table(result) is not None:
+        console.print(glass.table(result))
     below = [r["format"] for r in result["rows"] if r["below_floor"]]
     if below:
         raise EdgeError(f"{', '.join(below)} measured below the floor: the floor is wrong (results kept in {out})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge.atomic import atomic_path
+from edge.bench import glass
 
 COLUMNS = ("format", "precision", "latency_ms_p50", "latency_ms_p90", "floor_ms", "floor_bound", "throughput_ips",
            "best_batch", "accuracy", "accuracy_drop", "top1_agreement", "size_mb", "peak_rss_mb", "peak_rss_is", "load_seconds")
@@ -43,6 +44,7 @@ def markdown(result: dict) -> str:
     if peers:
         lines += ["", "Peers (each library's documented default path, same model and photos):"]
         lines += [f"- {r['format']}: {r['note']}" for r in peers]
+    lines += glass.markdown_lines(result)
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.atomic import write_json, write_text
-from edge.bench import machine, measure
+from edge.bench import glass, machine, measure
 from edge.bench.report import markdown, plot
 from edge.errors import EdgeError
 from edge.export.parity import runner, size_mb
@@ -20,7 +20,8 @@ from edge.formats import FORMATS, flag_slow_int8
 from edge.hashing import file_sha256
 from edge.train import api
 
-ALL = ["pytorch", *FORMATS]  # eager PyTorch, then every artifact of the format table
+# eager PyTorch, then every artifact of the format table that runs on a CPU (imx500 runs on its camera's sensor)
+ALL = ["pytorch", *(name for name, f in FORMATS.items() if not f.sensor)]
 
 
 def _is_stale(run_dir: Path, export_dir: Path) -> bool:
@@ -139,6 +140,12 @@ def _measure_all(entries: list[Entry], x: np.ndarray, y: np.ndarray, info: dict,
     return rows
 
 
+def _runtime_artifacts(entries: list[Entry]) -> dict[str, tuple[Path, str]]:
+    """The rows edge-infer could run (torch-free formats of the table): name -> (file, backend)."""
+    return {e.name: (e.path, FORMATS[e.name].backend) for e in entries
+            if not e.peer and e.name in FORMATS and FORMATS[e.name].backend != "torch"}
+
+
 def photos_note(held_out: bool) -> str:
     if held_out:
         return "the run's held-out split (no training saw it)"
@@ -182,6 +189,7 @@ def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | No
         if peers:
             entries += _peer_entries(run, Path(tmp) / "peers", threads, log)
         rows = _measure_all(entries, x, y, info, repeats)
+        glass.add_to_rows(rows, _runtime_artifacts(entries), run.split.val[0].path, threads, repeats, log)
     for row in rows:
         if folders.get(row["format"], export_dir) != export_dir:
             row["exported_for_this_bench"] = True  # the export folder lacks it: built in a temporary folder

@@ -17,7 +17,7 @@ from edge.runtime.options import InferOptions
 
 # Every Path option of InferOptions is read or written by the service (tests/devices/test_service.py
 # keeps this table whole): what it writes must be writable under ProtectSystem=strict.
-WRITES = {"collect": "dir", "record": "dir", "save": "file", "summary_json": "file"}
+WRITES = {"collect": "dir", "record": "dir", "save": "file", "summary_json": "file", "state_dir": "dir"}
 READS = ("artifact", "manifest", "mqtt_ca")
 URL_SECRETS = {"mqtt": "mqtt_password"}  # a password inside this URL option moves to that option's variable
 

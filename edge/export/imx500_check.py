@@ -8,7 +8,8 @@ of 1/256 on flowers5 Lite0). Those Python ops take ~0.75 s a photo on 2 cores, s
 limits this check to `check_photos` of the check photos.
 
 Inputs come preprocessed as the manifest says; the network takes the sensor's input
-(imx500_graph.to_sensor_input), and its score comes as (N, 1), flattened here to (N,).
+(imx500_graph.to_sensor_input), and its score comes as (N, 1), read as edge-infer reads it
+(edge.runtime.classifier.unknown_scores: flattened to (N,), a 0/0 of an all-zero feature vector as 0).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from edge.errors import EdgeError
 from edge.export.imx500_graph import to_sensor_input
 from edge.manifest import MANIFEST_KEY, Manifest
 from edge.runtime.backend_base import Backend
+from edge.runtime.classifier import unknown_scores
 
 QUANTIZED_ONNX = "model.onnx"  # beside packerOut.zip: what the converter compiled
 LIBRARIES = "mct-quantizers 1.7 and onnxruntime-extensions (make install-imx500)"
@@ -51,7 +53,7 @@ class Imx500Check(Backend):
 
     def run_all(self, batch: np.ndarray) -> list[np.ndarray]:
         outputs = self.session.run(None, {self.input_name: to_sensor_input(batch, self.manifest)})
-        return [outputs[0], *(o.reshape(len(batch)) for o in outputs[1:])]
+        return [outputs[0], *(unknown_scores(o, len(batch)) for o in outputs[1:])]  # as edge-infer reads them
 
     def output_count(self) -> int:
         return len(self.session.get_outputs())

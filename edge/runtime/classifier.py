@@ -53,6 +53,13 @@ def threshold_for(unknown: UnknownSpec, keep: float | None) -> float:
     return float(np.interp(keep, [k for k, _ in table], [v for _, v in table]))
 
 
+def unknown_scores(raw, n: int) -> np.ndarray:
+    """A model's unknown-score output as (n,) numbers. A sensor gives it as (n, 1); and a quantized graph
+    (the IMX500's) divides 0 by 0 for an all-zero feature vector, whose cosine is 0 as F.normalize makes
+    it in training: NaN (and a tiny vector's x/0) reads 0, unknown, never a comparison that says "known"."""
+    return np.nan_to_num(np.asarray(raw, np.float32).reshape(n), nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
@@ -144,7 +151,7 @@ class Classifier:
         logits = self._check_labels(np.asarray(outputs[0]))
         if self.threshold is None:
             return [(top, False, None) for top in self.top_k(logits, k)]
-        scores = np.asarray(outputs[1]).reshape(len(logits))  # a sensor gives the score as (N, 1)
+        scores = unknown_scores(outputs[1], len(logits))
         return [(top, float(s) < self.threshold, float(s)) for top, s in zip(self.top_k(logits, k), scores)]
 
     def _rgb(self, image) -> Image.Image:

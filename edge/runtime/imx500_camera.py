@@ -131,14 +131,16 @@ def sensor_network(clf, kind: str | None, report=None) -> SensorNetwork | None:
 def sensor_choice(export: ExportDir) -> tuple[Path | None, str]:
     """(the export's imx500 artifact, why) when picam is an AI Camera and the export holds one within its
     budget; (None, a note or '') otherwise."""
-    report = export.report()
-    row = report.row(FORMAT.name) if report else None
-    held = export.artifact(FORMAT).is_file() and getattr(row, "within_budget", None) is not False
     if not attached():
         return None, ""
-    if not held:
+    if not export.artifact(FORMAT).is_file():
         return None, ("note: picam is a Raspberry Pi AI Camera; export with `--format imx500` to run the network "
                       "on its sensor instead of the Pi's CPU")
+    report = export.report()
+    row = report.row(FORMAT.name) if report else None
+    if getattr(row, "within_budget", None) is False:
+        return None, (f"note: picam is a Raspberry Pi AI Camera, but {FORMAT.path} missed the export's accuracy "
+                      f"budget ({export.report_path}): the Pi's CPU runs the model instead")
     return export.artifact(FORMAT), (f"picam is a Raspberry Pi AI Camera (IMX500): running {FORMAT.name} "
                                      f"({FORMAT.path}) on its sensor; 'inference' below is the Pi's CPU time per frame")
 

@@ -122,7 +122,8 @@ class InferOptions:
     keep_versions: int = field(default=2, metadata=opt(
         "--update-from: model versions kept on disk (the running and the previous one always are)."))
     state_dir: Path | None = field(default=None, metadata=opt(
-        "--update-from: where versions are kept (default: $XDG_STATE_HOME/edge/<export name>-<hash of its path>)."))
+        "--update-from: where versions are kept (default: edge/<export name>-<hash of its path> under "
+        "$STATE_DIRECTORY, $XDG_STATE_HOME or ~/.local/state).", metavar="DIR"))
     allow_new_labels: bool = field(default=False, metadata=opt(
         "--update-from: accept a version whose labels differ from the running model's.", "--allow-new-labels"))
 

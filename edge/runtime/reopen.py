@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 
 from edge.errors import short_reason
 from edge.runtime import sources
+from edge.runtime.camera_size import camera_opener
+from edge.runtime.capture_size import CaptureRequest
 from edge.runtime.imx500_camera import SensorNetwork
 from edge.runtime.sources import Frame
 
@@ -176,16 +178,20 @@ def _nothing() -> None:
 
 def reconnecting_frames(kind: str, spec: str, health: SourceHealth, limit: int | None = None,
                         backoff: Backoff = Backoff(), wait: Callable[[float], bool] | None = None,
-                        sensor: SensorNetwork | None = None) -> tuple[Iterator[Frame], Callable[[], None]]:
+                        sensor: SensorNetwork | None = None, capture: CaptureRequest | None = None
+                        ) -> tuple[Iterator[Frame], Callable[[], None]]:
     """(frames, close) for a camera, stream URL or `picam` that comes back after a loss; `limit`: frames in all.
-    `sensor`: picam is an AI Camera running this network on its sensor (frames carry its outputs)."""
+    `sensor`: picam is an AI Camera running this network on its sensor (frames carry its outputs).
+    `capture`: the model's size, asked of the camera when no view is kept (edge.runtime.capture_size)."""
     if kind == "picamera":
         def open_source():
-            frames = sources.picamera_frames(None) if sensor is None else sensor.frames()
+            frames = sources.picamera_frames(None, capture, report_stderr) if sensor is None else sensor.frames()
             return frames, frames.close
     else:
+        opener = camera_opener(spec, capture)
+
         def open_source():
-            camera = sources.LatestFrameCamera(spec)
+            camera = sources.LatestFrameCamera(spec, opener=opener)
             return camera.frames(None), camera.close
     health.name = health.name or source_name(kind, spec)
     frames = reopening(open_source, health=health, backoff=backoff, wait=wait)

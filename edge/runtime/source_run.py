@@ -8,6 +8,7 @@ from pathlib import Path
 
 from edge.errors import EdgeError
 from edge.runtime import pipeline, sources
+from edge.runtime.capture_size import CaptureRequest, capture_request
 from edge.runtime.classifier import Classifier, Prediction
 from edge.runtime.imx500_camera import SensorNetwork, sensor_network
 from edge.runtime.options import InferOptions
@@ -57,17 +58,19 @@ def file_frames(opts: InferOptions) -> Iterator[sources.Frame]:
             return
 
 
-def live_frames(opts: InferOptions, kind: str, health=None,
-                sensor: SensorNetwork | None = None) -> tuple[Iterator[sources.Frame], Callable[[], None]]:
+def live_frames(opts: InferOptions, kind: str, health=None, sensor: SensorNetwork | None = None,
+                capture: CaptureRequest | None = None) -> tuple[Iterator[sources.Frame], Callable[[], None]]:
     """(frames, close) for a video file, the Pi camera or an OpenCV camera / stream URL. A camera, stream
     or picam that is lost is reopened until it is back (edge.runtime.reopen); `health` tells meanwhile.
-    `sensor`: the network an AI Camera runs on its sensor (edge.runtime.imx500_camera.sensor_network)."""
+    `sensor`: the network an AI Camera runs on its sensor (edge.runtime.imx500_camera.sensor_network).
+    `capture`: the size the model needs, asked of a camera (edge.runtime.capture_size); None: its own size."""
     if kind == "video":
         frames = file_frames(opts)
         if opts.max_frames:
             frames = (f for _, f in zip(range(opts.max_frames), frames))
         return frames, lambda: None
-    return reconnecting_frames(kind, opts.source, health or SourceHealth(), opts.max_frames, sensor=sensor)
+    return reconnecting_frames(kind, opts.source, health or SourceHealth(), opts.max_frames, sensor=sensor,
+                               capture=capture)
 
 
 def left_out_line(paths: list[Path]) -> str:
@@ -96,7 +99,7 @@ def run_source(clf: Classifier, opts: InferOptions, kind: str, summary: Summary,
                                    emit=collect.photo_hook(emit) if collect else emit, on_error=on_error,
                                    summary=summary)
     sink = frame_sink(opts, kind)
-    frames, close = live_frames(opts, kind, summary.source, sensor)
+    frames, close = live_frames(opts, kind, summary.source, sensor, capture_request(opts, clf.manifest))
     frames = between_frames(clf, frames)  # --update-from: a new model lands between two frames
     try:
         return pipeline.run_frames(clf, frames, k=opts.top_k, emit=emit, summary=summary,

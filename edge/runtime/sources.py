@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import EdgeError
+from edge.runtime.capture_size import CaptureRequest
 from edge.runtime.images import is_image_name
+from edge.runtime.picam_streams import granted_size, picam_streams
 from edge.runtime.walk import glob_files, walk_files
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -184,22 +186,29 @@ PICAMERA_MISSING = ("picam: picamera2 is not importable from this Python; on Ras
                     "SYSTEM_SITE=1`), and install edge there with pip install 'edge-classifier[pi]'")
 
 
-def picamera_frames(limit: int | None = None) -> Iterator[Frame]:
-    """The Raspberry Pi camera through picamera2 (libcamera), newest frame each time."""
+def picamera_frames(limit: int | None = None, capture: CaptureRequest | None = None,
+                    report: Callable[[str], None] | None = None) -> Iterator[Frame]:
+    """The Raspberry Pi camera through picamera2 (libcamera), newest frame each time. `capture`: the model's
+    size and whether a view is kept, so the ISP scales for the model (edge.runtime.picam_streams); None:
+    one 640x480 stream. `report`: told what libcamera was asked for and granted, at each opening."""
     try:
         from picamera2 import Picamera2
     except ImportError:
         raise EdgeError(PICAMERA_MISSING) from None
     camera = Picamera2()
     try:
-        # RGB888 in picamera2 is stored B,G,R in memory: already OpenCV order.
-        camera.configure(camera.create_preview_configuration(main={"format": "RGB888", "size": (640, 480)}))
+        streams = picam_streams(capture)
+        camera.configure(camera.create_preview_configuration(**streams.configuration()))
+        granted = camera.camera_configuration() or {}
+        if report is not None and capture is not None:
+            report(streams.line(granted))
+        streams = granted_size(streams, granted)
         camera.start()
         index = 0
         while limit is None or index < limit:
             start = time.perf_counter()
-            frame = camera.capture_array("main")
-            yield Frame("picam", index, frame, (time.perf_counter() - start) * 1000)
+            frame, small = streams.read(camera)
+            yield Frame("picam", index, frame, (time.perf_counter() - start) * 1000, small)
             index += 1
     finally:
         camera.close()  # stops it too, and frees the camera for the next Picamera2 (edge.runtime.reopen)

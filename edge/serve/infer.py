@@ -18,6 +18,7 @@ def live_loop(clf, opts, kind: str, summary, emit, collect=None, events=None):
     """The source loop edge-infer runs today (frames, --save/--show sink, --collect), taking the
     server's hook factory: `loop(hook)` runs it with `hook(sink)` as the on_frame callback."""
     from edge.runtime import pipeline
+    from edge.runtime.capture_size import capture_request
     from edge.runtime.imx500_camera import sensor_network
     from edge.runtime.source_run import frame_sink, live_frames
 
@@ -25,7 +26,7 @@ def live_loop(clf, opts, kind: str, summary, emit, collect=None, events=None):
 
     def loop(hook):
         sink = frame_sink(opts, kind)
-        frames, close = live_frames(opts, kind, summary.source, sensor)
+        frames, close = live_frames(opts, kind, summary.source, sensor, capture_request(opts, clf.manifest))
         if events is not None:
             frames = events.gate(frames)  # the classify switch (MQTT <source>/classify/set) pauses here
         frames = between_frames(clf, frames)  # --update-from: a new model lands between two frames

@@ -103,6 +103,25 @@ def test_probabilities_use_the_manifests_temperature(sensor_export, tmp_path):
     assert [t["prob"] for t in top] == pytest.approx(sorted(probs, reverse=True)[:2], abs=1e-5)
 
 
+def test_collect_keeps_an_unsure_frame_with_the_sensors_answer(sensor_export, tmp_path):
+    """--collect as with any backend (its rate limit and de-duplication keep one of the fake's identical frames)."""
+    done = edge_infer(str(sensor_export), "picam", "--collect", str(tmp_path / "kept"), "--max-frames", "3",
+                      tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    sidecar = json.loads(next((tmp_path / "kept").rglob("*.json")).read_text())
+    assert sidecar["label"] == expected_labels()[0] and sidecar["score"] == pytest.approx(DATA["photos"][0]["score"])
+    assert sidecar["artifact"].endswith("imx500/packerOut.zip") and sidecar["latency_ms"]["preprocess"] == 0
+
+
+def test_an_artifact_over_its_budget_is_not_run_on_the_sensor(sensor_export, tmp_path):
+    report = json.loads((sensor_export / "export_report.json").read_text())
+    report["formats"][0]["within_budget"] = False
+    (sensor_export / "export_report.json").write_text(json.dumps(report))
+    done = edge_infer(str(sensor_export), "picam", "--max-frames", "1", tmp_path=tmp_path)
+    assert done.returncode == 1 and "missed the export's accuracy budget" in done.stderr
+    assert "no exported model this machine can run" in done.stderr  # this folder holds nothing for the CPU
+
+
 def test_without_the_packager_it_says_the_command(sensor_export, tmp_path):
     done = edge_infer(str(sensor_export), "picam", "--max-frames", "1", tmp_path=tmp_path, packager=False)
     assert done.returncode == 1
@@ -128,6 +147,15 @@ def test_devices_detect_names_the_ai_camera(tmp_path):
     assert "raspberry-pi-ai-camera" in done.stdout and "AI Camera" in done.stdout
 
 
+def test_the_ai_camera_profile_is_found_by_its_camera_and_prefers_imx500():
+    from edge.devices.profiles import detect
+
+    pi5 = "processor\t: 0\nCPU part\t: 0xd0b\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0\n"
+    profile, why = detect("aarch64", pi5, ai_camera=True)
+    assert profile.name == "raspberry-pi-ai-camera" and profile.formats[0] == "imx500" and "Raspberry Pi 5" in why
+    assert detect("aarch64", pi5, ai_camera=False)[0].name == "raspberry-pi-5"
+
+
 def test_decide_reads_a_sensors_outputs_as_answers_reads_a_models():
     from edge.runtime.classifier import Classifier
 
@@ -140,6 +168,9 @@ def test_decide_reads_a_sensors_outputs_as_answers_reads_a_models():
     answers = clf.decide([logits, scores], 2)
     assert [a[1] for a in answers] == [p["score"] < MANIFEST.unknown.threshold for p in photos]
     assert [a[0][0][0] for a in answers] == [MANIFEST.labels[int(np.argmax(p["logits"]))] for p in photos]
+    # an all-zero feature vector: the quantized graph's 0/0 is the training score's 0, so unknown
+    scores[0, 0], scores[1, 0] = np.nan, np.inf
+    assert [a[1:] for a in clf.decide([logits, scores], 2)[:2]] == [(True, 0.0), (True, 0.0)]
 
 
 def test_the_sensor_backend_never_runs_on_the_cpu(sensor_export):

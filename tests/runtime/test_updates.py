@@ -118,22 +118,25 @@ def test_a_damaged_artifact_is_refused_in_one_line_and_the_old_model_keeps_answe
         (door / "model.onnx").write_bytes(data[: len(data) // 2])
     else:
         (door / "model.onnx").write_bytes(data[:-100] + bytes(b ^ 0xFF for b in data[-100:]))
-    with static_server(tmp_path / "pub") as (url, _log):
+    with static_server(tmp_path / "pub") as (url, log):
         updater, lines = make_updater(baseline, url + "door/", tmp_path)
         live = Live(updater.holder)
         try:
-            outcome = updater._guarded(None, None)
-            assert outcome.status == "refused"
+            for _ in range(2):  # said once; fetched again at the next check (an upload may still be under way)
+                assert updater._guarded(None, None).status == "refused"
             served = len(live.rows)
             assert wait(lambda: len(live.rows) > served + 10)  # the old model keeps answering
         finally:
             live.close()
-    assert len(lines) == 1 and "\n" not in lines[0] and lines[0].startswith("model update refused:")
+        assert [path for path, _ in log].count("/door/model.onnx") == 2
+        store = VersionStore(tmp_path / "state")
+        assert not store.has(NEW[:12]) and not list(store.versions.glob(".tmp-*")) and store.link("current") is None
+        (door / "model.onnx").write_bytes(data)  # the upload completed
+        assert updater._guarded(None, None).status == "confirmed"
+    assert "\n" not in lines[0] and lines[0].startswith("model update refused:")
     assert ("truncated" if damage == "truncated" else "does not match its SHA-256") in lines[0]
-    assert lines[0].endswith(f"still running {OLD[:12]}")
-    assert {r[1] for r in live.rows} == {OLD[:12]} and updater.holder.version == OLD[:12]
-    store = VersionStore(tmp_path / "state")
-    assert not store.has(NEW[:12]) and not list(store.versions.glob(".tmp-*")) and store.link("current") is None
+    assert lines[0].endswith(f"still running {OLD[:12]}") and len(lines) == 3  # refused once, updated, confirmed
+    assert {r[1] for r in live.rows} == {OLD[:12]}
 
 
 def test_other_labels_are_refused_without_the_flag_and_taken_with_it(baseline, tmp_path):
@@ -243,3 +246,8 @@ def test_update_options_are_checked_before_anything_loads(baseline, tmp_path):
         start_updates(opts, Classifier(baseline / "model.onnx", threads=1), "images", lambda m: None)
     with pytest.raises(EdgeError, match="give an export folder or an http"):
         make_updater(baseline, "ftp://h/door/", tmp_path)[0].check()
+    locked = tmp_path / "locked"
+    locked.write_text("a file, not a folder")
+    opts = InferOptions(artifact=baseline, source="0", update_from=str(tmp_path), state_dir=locked)
+    with pytest.raises(EdgeError, match="cannot write there"):
+        start_updates(opts, Classifier(baseline / "model.onnx", threads=1), "camera", lambda m: None)

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from edge.errors import EdgeError, short_reason
 from edge.export_dir import MANIFEST_FILE, REPORT_FILE
-from edge.runtime.updates.files import FileEntry
+from edge.runtime.updates.files import Damaged, FileEntry
 
 TIMEOUT_S = 30.0  # per request: connect, and each read
 CHUNK = 1 << 16
@@ -162,10 +162,10 @@ def _write_checked(stream, entry: FileEntry, dest: Path, where: str) -> None:
         os.fsync(out.fileno())
     if size != entry.size:
         kind = "truncated" if size < entry.size else "longer than it should be"
-        raise EdgeError(f"{where}: {entry.path} is {'more than ' if size > entry.size else ''}{size:,} bytes, "
+        raise Damaged(f"{where}: {entry.path} is {'more than ' if size > entry.size else ''}{size:,} bytes, "
                         f"the export report says {entry.size:,} ({kind})")
     if digest.hexdigest() != entry.sha256:
-        raise EdgeError(f"{where}: {entry.path} does not match its SHA-256 in the export report (altered or corrupt)")
+        raise Damaged(f"{where}: {entry.path} does not match its SHA-256 in the export report (altered or corrupt)")
 
 
 def origin_for(spec: str) -> Origin:

@@ -22,6 +22,11 @@ from edge.manifest import Manifest
 NOT_LISTED = (REPORT_FILE, TUNE_CACHE_FILE)  # the report cannot hold its own hash; the tune cache is per machine
 
 
+class Damaged(EdgeError):
+    """A file is not what the export report says (truncated, altered): perhaps still being uploaded, so
+    the next check fetches it again (a refusal of the version itself is remembered instead)."""
+
+
 @dataclass(frozen=True)
 class FileEntry:
     path: str  # inside the export folder, with /
@@ -32,12 +37,12 @@ class FileEntry:
         """EdgeError (one line) unless `file` is this entry's bytes: truncated, too long or altered."""
         size = file.stat().st_size if file.is_file() else -1
         if size < 0:
-            raise EdgeError(f"{where}: {self.path} is missing")
+            raise Damaged(f"{where}: {self.path} is missing")
         if size != self.size:
             kind = "truncated" if size < self.size else "longer than it should be"
-            raise EdgeError(f"{where}: {self.path} is {size:,} bytes, the export report says {self.size:,} ({kind})")
+            raise Damaged(f"{where}: {self.path} is {size:,} bytes, the export report says {self.size:,} ({kind})")
         if file_sha256(file) != self.sha256:
-            raise EdgeError(f"{where}: {self.path} does not match its SHA-256 in the export report (altered or corrupt)")
+            raise Damaged(f"{where}: {self.path} does not match its SHA-256 in the export report (altered or corrupt)")
 
 
 def file_table(root: Path) -> dict[str, dict]:

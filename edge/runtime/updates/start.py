@@ -31,8 +31,13 @@ def start_updates(opts, clf, kind: str | None, report: Callable[[str], None]):
 
     settings = settings_for(opts)
     store = VersionStore(settings.state_dir)
-    if store.state().get("baseline") != baseline_record(opts.artifact):
-        store.save(baseline=baseline_record(opts.artifact))
+    try:
+        store.versions.mkdir(parents=True, exist_ok=True)
+        if store.state().get("baseline") != baseline_record(opts.artifact):
+            store.save(baseline=baseline_record(opts.artifact))
+    except OSError as exc:
+        raise EdgeError(f"--state-dir {settings.state_dir}: cannot write there ({exc.strerror or exc}); pass "
+                        "--state-dir a folder edge-infer may write (a service: one under /var/lib)") from None
     holder = SwappableClassifier(clf)
     backend = clf.backend
 

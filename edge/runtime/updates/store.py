@@ -27,8 +27,10 @@ TMP_PREFIX = ".tmp-"
 
 
 def default_state_dir(artifact: Path) -> Path:
-    """$XDG_STATE_HOME/edge/<export name>-<hash of its path> (~/.local/state without XDG_STATE_HOME)."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    """<state>/edge/<export name>-<hash of its path>: <state> is systemd's $STATE_DIRECTORY (a unit with
+    StateDirectory=), else $XDG_STATE_HOME, else ~/.local/state."""
+    base = Path(os.environ.get("STATE_DIRECTORY", "").split(":")[0] or os.environ.get("XDG_STATE_HOME")
+                or Path.home() / ".local" / "state")
     where = str(Path(artifact).expanduser().resolve())
     name = Path(where).name if Path(where).is_dir() else Path(where).parent.name
     return base / "edge" / f"{name or 'model'}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"

@@ -1,12 +1,14 @@
 """The update thread: ask the source, fetch a new version into its own folder, check every file, check
 the manifest, load it, self-test it, swap it in between two frames, watch it for a minute, and roll
 back by itself when it fails. Each refusal or rollback is said once, in one line.
+
+The thread runs at the process's own priority: a nicer one would hand its niceness on to the threads
+ONNX Runtime and OpenVINO start when the new model loads, and they go on to run the live loop's model.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import queue
 import shutil
 import threading
@@ -22,7 +24,7 @@ from edge.export_dir import MANIFEST_FILE, REPORT_FILE
 from edge.manifest import Manifest
 from edge.runtime.updates.check import check_complete, check_labels, files_to_fetch, pick_artifact
 from edge.runtime.updates.fetch import Origin, Unreachable, Validators, origin_for
-from edge.runtime.updates.files import manifest_version
+from edge.runtime.updates.files import Damaged, manifest_version
 from edge.runtime.updates.self_test import LATENCY_FACTOR, LATENCY_SLACK_MS, self_test
 from edge.runtime.updates.store import VersionStore
 from edge.runtime.updates.swap import SwappableClassifier
@@ -101,7 +103,6 @@ class Updater:
 
     # -- the update thread -------------------------------------------------------------------------
     def _loop(self) -> None:
-        lower_priority()
         next_check = time.monotonic() if self.settings.source else None  # once at start, then every every_s
         while not self._stop.is_set():
             wait = None if next_check is None else max(0.0, next_check - time.monotonic())
@@ -160,7 +161,7 @@ class Updater:
             return Outcome("unchanged", self.holder.version)
         try:
             folder, version = self._fetch(origin, published.report, published.raw, force)
-        except Unreachable:
+        except (Unreachable, Damaged):  # not remembered: the next check fetches again (an upload may be under way)
             raise
         except _Settled as settled:
             self._remember(spec, published.validators)
@@ -266,15 +267,6 @@ class Updater:
         line = (f"model {version} confirmed after {self.settings.trial_s:g} s in the live loop"
                 + (f"; deleted old version{'s' if len(deleted) > 1 else ''} {', '.join(deleted)}" if deleted else ""))
         return self._tell(Outcome("confirmed", version, version, line), line)
-
-
-def lower_priority(niceness: int = 10) -> None:
-    """This thread only (Linux: a thread id is a process id to setpriority): hashing, loading and the
-    self-test yield the cores to the live loop, so an update costs it as little as it can."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError):
-        pass
 
 
 class _Settled(Exception):
