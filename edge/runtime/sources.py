@@ -208,7 +208,7 @@ def picamera_frames(limit: int | None = None, capture: CaptureRequest | None = N
         while limit is None or index < limit:
             start = time.perf_counter()
             frame, small = streams.read(camera)
-            yield Frame("picam", index, frame, (time.perf_counter() - start) * 1000, small)
+            yield Frame("picam", index, frame, (time.perf_counter() - start) * 1000, to_classify=small)
             index += 1
     finally:
         camera.close()  # stops it too, and frees the camera for the next Picamera2 (edge.runtime.reopen)

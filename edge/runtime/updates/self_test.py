@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.errors import EdgeError
-from edge.runtime.classifier import as_rgb_image
 
 LATENCY_FACTOR = 3.0  # the new model may take at most this many times the running one's median ...
 LATENCY_SLACK_MS = 1.0  # ... plus this: a 0.3 ms model's timings jitter by more than 3x on a busy CPU
@@ -56,7 +55,7 @@ def self_test(new, running, frames: list[np.ndarray]) -> SelfTest:
     from_device = bool(frames)
     frames = frames or synthetic_samples()
     try:
-        inputs = [(running.preprocess(as_rgb_image(f))[None], new.preprocess(as_rgb_image(f))[None]) for f in frames]
+        inputs = [(running.preprocess.frame(f)[None], new.preprocess.frame(f)[None]) for f in frames]  # as the loop does
         for _, x in inputs[:WARMUP]:
             new.answers(x, 1)
         agree, times = 0, {"new": [], "running": []}
