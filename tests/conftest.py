@@ -46,10 +46,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_edge_cache(tmp_path_factory) -> None:
-    """Features and other caches of the whole suite go to a temp folder, never the user's ~/.cache/edge."""
+    """Features and other caches of the whole suite go to a temp folder, never the user's ~/.cache/edge
+    (tests that check the cache's own location set XDG_CACHE_HOME or EDGE_CACHE themselves)."""
     import os
 
-    os.environ["EDGE_CACHE"] = str(tmp_path_factory.mktemp("edge-cache"))
+    os.environ.pop("EDGE_CACHE", None)
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
 
 
 @pytest.fixture

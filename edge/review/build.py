@@ -22,10 +22,14 @@ class ReviewResult:
 
     def line(self) -> str:
         d = self.data
+        counts = ", ".join(_count(len(d[key]), noun) for key, noun in (
+            ("suspects", "suspected label error"), ("duplicates", "near-duplicate pair"), ("outliers", "outlier")))
         return (f"review of {d['photos']} photos ({d['method']}): {_headline(d)}, "
-                f"{len(d['misclassified'])} misclassified, {len(d['suspects'])} suspected label errors, "
-                f"{len(d['duplicates'])} near-duplicate pair{'' if len(d['duplicates']) == 1 else 's'}, "
-                f"{len(d['outliers'])} outlier{'' if len(d['outliers']) == 1 else 's'} -> {self.out / 'review.html'}")
+                f"{len(d['misclassified'])} misclassified, {counts} -> {self.out / 'review.html'}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _headline(d: dict) -> str:

@@ -78,7 +78,7 @@ def test_cli_review_and_clean_errors(tmp_path):
     run, _ = fake_run(tmp_path, n_per_class=6)
     result = runner.invoke(app, ["review", str(run), "--out", str(tmp_path / "rv")])
     assert result.exit_code == 0, result.output
-    assert "suspected label errors" in result.output and (tmp_path / "rv" / "review.html").is_file()
+    assert "suspected label error" in result.output and (tmp_path / "rv" / "review.html").is_file()
     (run / "oof.json").unlink()
     result = runner.invoke(app, ["review", str(run)])
     assert result.exit_code == 1 and "no oof.json" in result.output

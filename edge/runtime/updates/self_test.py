@@ -17,6 +17,7 @@ from edge.errors import EdgeError
 LATENCY_FACTOR = 3.0  # the new model may take at most this many times the running one's median ...
 LATENCY_SLACK_MS = 1.0  # ... plus this: a 0.3 ms model's timings jitter by more than 3x on a busy CPU
 WARMUP = 3  # untimed runs first: a new session's first runs are slow
+MIN_TIMED = 8  # timed runs of each model at least (frames repeat when fewer were kept)
 SYNTHETIC = 6  # images when no frames were seen
 
 
@@ -56,16 +57,17 @@ def self_test(new, running, frames: list[np.ndarray]) -> SelfTest:
     frames = frames or synthetic_samples()
     try:
         inputs = [(running.preprocess.frame(f)[None], new.preprocess.frame(f)[None]) for f in frames]  # as the loop does
-        for _, x in inputs[:WARMUP]:
-            new.answers(x, 1)
+        for i in range(WARMUP):  # however few frames were kept
+            new.answers(inputs[i % len(inputs)][1], 1)
         agree, times = 0, {"new": [], "running": []}
-        for old_x, new_x in inputs:
+        for i in range(max(len(inputs), MIN_TIMED)):  # one frame's timing alone is noise: time a few rounds
+            old_x, new_x = inputs[i % len(inputs)]
             labels = {}
             for name, model, x in (("running", running, old_x), ("new", new, new_x)):
                 start = time.perf_counter()
                 labels[name] = answer_label(model.answers(x, 1)[0])
                 times[name].append((time.perf_counter() - start) * 1000)
-            agree += labels["new"] == labels["running"]
+            agree += i < len(inputs) and labels["new"] == labels["running"]
     except Exception as exc:  # noqa: BLE001 - any failure of the new model is a refusal, in one line
         raise EdgeError(f"the new model failed its self-test ({type(exc).__name__}: {str(exc)[:160]})") from None
     result = SelfTest(len(frames), from_device, agree / len(frames), float(np.median(times["new"])),
