@@ -12,6 +12,7 @@ from edge.errors import EdgeError
 from edge.manifest import Manifest, UnknownSpec, read_manifest
 from edge.runtime.backends import create_backend, load_manifest_text
 from edge.runtime.images import check_size, load_rgb, to_rgb
+from edge.runtime.live_preprocess import as_bgr_frame
 from edge.runtime.preprocess import Preprocessor
 from edge.runtime.resolve import resolve_model
 
@@ -81,14 +82,7 @@ def as_rgb_image(image, min_side: int | None = None) -> Image.Image:
 
 
 def _array_to_rgb(array: np.ndarray) -> Image.Image:
-    if array.dtype != np.uint8:
-        raise EdgeError(f"array of dtype {array.dtype}: pass uint8 pixels 0-255 (e.g. (x * 255).astype(np.uint8))")
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise EdgeError(f"array of shape {array.shape}: pass an (H, W, 3) BGR or (H, W) grey image")
-    check_size((array.shape[1], array.shape[0]), "array")
-    return Image.fromarray(np.ascontiguousarray(array[:, :, ::-1]))  # OpenCV frames are BGR
+    return Image.fromarray(np.ascontiguousarray(as_bgr_frame(array)[:, :, ::-1]))  # OpenCV frames are BGR
 
 
 class Classifier:
