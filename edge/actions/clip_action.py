@@ -30,6 +30,7 @@ from edge.actions.tracker import Change
 from edge.errors import EdgeError
 from edge.runtime.annotate import draw, measured_rate
 from edge.runtime.classifier import Prediction
+from edge.runtime.updates.files import model_version
 
 FEED_BYTES = 48_000_000  # raw frames the action thread may fall behind by; beyond, frames are dropped (a change's never)
 MAX_FPS = 60.0  # a camera's pre-roll holds at most --pre x this many frames
@@ -288,6 +289,6 @@ def start_recording(opts, clf, events, report=lambda _m: None) -> ClipRecorder:
                      max_mb=opts.record_max_mb, stride=opts.stride,
                      video_fps=video_fps(opts.source) if opts.source and classify_spec(opts.source) == "video" else None,
                      model={"arch": manifest.arch, "precision": manifest.precision,
-                            "version": manifest.source_sha256[:12] or "unknown",
+                            "version": model_version(clf),
                             "source_sha256": manifest.source_sha256 or None, "artifact": str(clf.path)})
     return ClipRecorder(cfg, report).hook(events)

@@ -22,6 +22,7 @@ import numpy as np
 
 from edge.errors import EdgeError
 from edge.runtime import pipeline
+from edge.runtime.batching import next_batch
 from edge.runtime.classifier import Answer, Classifier, Prediction
 from edge.runtime.named_sources import NamedSource, check_several
 from edge.runtime.options import InferOptions
@@ -66,20 +67,7 @@ class Batcher:
         return job.answers
 
     def _loop(self) -> None:
-        while True:
-            job = self.jobs.get()
-            if job is None:
-                return
-            batch = [job]
-            while len(batch) < self.max_batch:
-                try:
-                    more = self.jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self.jobs.put(None)  # stop after this batch
-                    break
-                batch.append(more)
+        while (batch := next_batch(self.jobs, self.max_batch)) is not None:
             self._run(batch)
 
     def _run(self, batch: list[Job]) -> None:

@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from edge.runtime.updates.files import model_version
+
 STATUS_EVERY_S = 10.0  # STATUS= refresh without a watchdog (systemctl status shows the last one)
 
 
@@ -110,10 +112,9 @@ def notifier() -> Notifier:
     return Notifier.from_env()
 
 
-def model_version(clf) -> str:
-    """What STATUS= names the model by: the artifact's file name and the hash of what it was made from."""
-    digest = clf.manifest.source_sha256[:12]
-    return f"{clf.path.name}" + (f" {digest}" if digest else "")
+def status_model(clf) -> str:
+    """What STATUS= names the model by: the artifact's file name and its version (edge.runtime.updates.files)."""
+    return f"{clf.path.name} {model_version(clf)}"
 
 
 def watch_predictions(emit: Callable, clf, health=None) -> Callable:
@@ -122,7 +123,7 @@ def watch_predictions(emit: Callable, clf, health=None) -> Callable:
     notify = notifier()
     if not notify.enabled:
         return emit
-    notify.model = model_version(clf)
+    notify.model = status_model(clf)
     if health is not None:
         health.listeners.append(lambda h: notify.status(h.line()) if h.losses else None)  # lost, retrying, back
 

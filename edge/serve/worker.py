@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge.runtime.batching import next_batch
 from edge.runtime.classifier import Classifier, Prediction
 from edge.serve.decode import decode_request
 from edge.serve.errors import HttpError, busy
@@ -93,20 +94,7 @@ class InferenceWorker:
         return Answer(Prediction(source, top, None, latency, unknown, score), queue_ms)
 
     def _loop(self) -> None:
-        while True:
-            job = self.jobs.get()
-            if job is None:
-                return
-            batch = [job]
-            while len(batch) < self.batch:
-                try:
-                    more = self.jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self.jobs.put(None)  # stop after this batch
-                    break
-                batch.append(more)
+        while (batch := next_batch(self.jobs, self.batch)) is not None:
             for chunk in self._chunks([j for j in batch if j.future.set_running_or_notify_cancel()]):
                 self._run(chunk)
 

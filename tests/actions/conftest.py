@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -185,3 +186,16 @@ def recorder(broker):
     recorder = Recorder(broker)
     yield recorder
     recorder.close()
+
+
+def sigterm(proc: subprocess.Popen, timeout: float = 20) -> int:
+    """Stop an edge-infer run as systemd or Ctrl-C would; its exit code."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=timeout)
+
+
+def kill_if_running(proc: subprocess.Popen) -> None:
+    """A test's `finally`: whatever failed, no edge-infer outlives it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()

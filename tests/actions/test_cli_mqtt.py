@@ -15,7 +15,7 @@ import pytest
 
 from edge.actions.tracker import Tracker
 from edge.runtime.classifier import Prediction
-from tests.actions.conftest import PASSWORD, USER, Recorder, wait_for
+from tests.actions.conftest import PASSWORD, USER, Recorder, kill_if_running, sigterm, wait_for
 from tests.conftest import BLOCK_TORCH, real_photos
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,12 +73,9 @@ def test_states_follow_the_json_predictions_and_sigterm_says_offline(tiny_export
         assert proc.poll() is None, (tmp_path / "stderr").read_text()
         pause(recorder)  # the run now waits, so SIGTERM arrives mid-run
         assert wait_for(lambda: sum(t.endswith("/config") for t in recorder.topics()) >= 5)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        assert sigterm(proc) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     stderr = (tmp_path / "stderr").read_text()
     assert "Traceback" not in stderr and "interrupted" in stderr and PASSWORD not in stderr
     rows = [json.loads(line) for line in (tmp_path / "stdout").read_text().splitlines()]
@@ -106,9 +103,7 @@ def test_sigkill_leaves_offline_to_the_last_will(tiny_export, video, broker, rec
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     assert wait_for(lambda: recorder.last("edge/e2e/availability") == "offline", 10)  # the broker sent the will
     late = Recorder(broker)
     try:
@@ -149,11 +144,8 @@ def test_with_serve_the_states_go_out_and_metrics_count_drops(tiny_export, video
         with urllib.request.urlopen(url + "metrics", timeout=10) as response:
             metrics = response.read().decode()
         assert 'edge_action_dropped_total{action="mqtt"} 0.0' in metrics
-        proc.send_signal(signal.SIGTERM)  # uvicorn's handler this time
-        assert proc.wait(timeout=20) == 0
+        assert sigterm(proc) == 0  # uvicorn's handler this time
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     assert wait_for(lambda: recorder.last("edge/e2e/availability") == "offline", 5)
     assert "Traceback" not in (tmp_path / "stderr").read_text()

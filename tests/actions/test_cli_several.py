@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.conftest import PASSWORD, USER, wait_for
+from tests.actions.conftest import PASSWORD, USER, kill_if_running, sigterm, wait_for
 from tests.actions.test_cli_mqtt import debounced
 from tests.conftest import BLOCK_TORCH
 from tests.runtime.color_model import write_color_model
@@ -81,12 +80,9 @@ def test_two_sources_at_once_each_with_its_own_states_and_fps(model, videos, bro
             assert done["sources"][name]["frames"] == frames and done["sources"][name]["fps"] > 5  # ~25: played at its rate
             assert f'edge_predictions_total{{source="{name}"}} {frames}.0' in metrics
         assert wait_for(lambda: all(recorder.texts(f"edge/e2e/{n}/state") == expected[n] for n in expected), 10)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        assert sigterm(proc) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     stderr = (tmp_path / "stderr").read_text()
     assert "Traceback" not in stderr and "per source door" in stderr and "sources: door=" in stderr
     rows = [json.loads(line) for line in (tmp_path / "stdout").read_text().splitlines()]

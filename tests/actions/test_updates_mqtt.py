@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.actions.conftest import PASSWORD, USER, wait_for
+from tests.actions.conftest import PASSWORD, USER, kill_if_running, sigterm, wait_for
 from tests.actions.test_cli_mqtt import make_video
 from tests.conftest import BLOCK_TORCH
 from tests.runtime.update_fixtures import publish, static_server
@@ -41,12 +40,9 @@ def test_model_set_swaps_in_the_named_version_and_says_so(tiny_export, broker, r
             assert outcome[0]["version"] == NEW[:12] and outcome[0]["self_test"]["from_device"] is True
             assert wait_for(lambda: any(json.loads(p)["model"]["version"] == NEW[:12]
                                         for p in recorder.payloads("edge/e2e/clip/attributes")), 30)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=20) == 0
+            assert sigterm(proc) == 0
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            kill_if_running(proc)
     stderr = (tmp_path / "stderr").read_text()
     assert "Traceback" not in stderr and f"model updated: {OLD[:12]} -> {NEW[:12]}" in stderr
     rows = [json.loads(line) for line in (tmp_path / "stdout").read_text().splitlines()]
