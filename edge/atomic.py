@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from edge.errors import EdgeError
+
 
 @contextmanager
 def atomic_path(dest: str | Path, mode: int | None = None) -> Iterator[Path]:
@@ -42,6 +44,26 @@ def write_text(dest: str | Path, text: str, mode: int | None = None) -> Path:
 
 def write_json(dest: str | Path, data: object) -> Path:
     return write_text(dest, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def link_new(data: bytes, dest: Path) -> Path:
+    """Write `data` to a temp file beside `dest`, then link it in under the first free name (dest, dest-1, ...):
+    a name that exists is never replaced, and no reader ever sees a half-written file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        for n in range(1000):
+            target = dest if n == 0 else dest.with_name(f"{dest.stem}-{n}{dest.suffix}")
+            try:
+                os.link(tmp, target)  # fails if the name exists: nothing is ever replaced
+                return target
+            except FileExistsError:
+                continue
+        raise EdgeError(f"{dest}: 1000 files of this name already exist")
+    finally:
+        os.unlink(tmp)
 
 
 @contextmanager

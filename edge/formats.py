@@ -1,12 +1,13 @@
 """The table of artifact formats: the one place that names an artifact's file, backend and precision.
 
 Torch-free, beside the manifest: export writes each format to `path`, the runtime resolves an
-export folder through it, and bench reads names and precision from it. Which function builds a
+export folder and a file's backend through it, and bench reads names and precision from it. Which function builds a
 format lives in `edge.export.exporters` (it needs torch); a test keeps the two in step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,16 @@ def sidecar(path: Path) -> Path:
     return path.with_suffix(".bin") if path.suffix in (".xml", ".param") else path.with_name(path.name + ".data")
 
 
+def backend_for_file(path: Path) -> str | None:
+    """What runs an artifact file, by the suffix of its format's file (model.int8.onnx -> onnxruntime); None: no format's."""
+    return next((f.backend for f in FORMATS.values() if Path(f.path).suffix == path.suffix.lower()), None)
+
+
+def file_suffixes(backends: Iterable[str]) -> list[str]:
+    """The artifact file suffixes these backends run, in table order ('.onnx', '.xml', ...)."""
+    return list(dict.fromkeys(Path(f.path).suffix for f in FORMATS.values() if f.backend in backends))
+
+
 def get_format(name: str) -> ArtifactFormat:
     if name not in FORMATS:
         raise EdgeError(f"unknown format '{name}'; choose from: {', '.join(FORMATS)}")
@@ -104,14 +115,10 @@ def check_options(chosen: list[ArtifactFormat], given: dict[str, object]) -> Non
                             f"add --format {takers[0]} (or --int8), or drop the flag")
 
 
-def flag_slow_int8(rows: list[dict], name_key: str, latency_key: str) -> None:
-    """Mark every INT8 row whose latency is not below its FP32 sibling's (`slower_than_fp32`)."""
-    by_name = {r[name_key]: r for r in rows}
-    for row in rows:
-        fmt = FORMATS.get(row[name_key])
-        sibling = by_name.get(fmt.fp32_sibling) if fmt and fmt.fp32_sibling else None
-        if sibling is not None:
-            row["slower_than_fp32"] = row[latency_key] >= sibling[latency_key]
+def slower_than_fp32(latency_ms: dict[str, float]) -> dict[str, bool]:
+    """For each INT8 format timed beside its FP32 sibling: whether its latency is not below the sibling's."""
+    return {name: latency_ms[name] >= latency_ms[fmt.fp32_sibling] for name, fmt in FORMATS.items()
+            if name in latency_ms and fmt.fp32_sibling in latency_ms}
 
 
 def markdown_table() -> str:

@@ -14,22 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import EdgeError
+from edge.preprocessing import Preprocessing
 
 SCHEMA_VERSION = 1
 MANIFEST_KEY = "edge_manifest"  # where artifacts carry it: ONNX metadata_props key, OpenVINO rt_info key
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
-MIN_SIZE, MAX_SIZE = 8, 2048  # pixels: a resize_size of 60000 needed 18 GB per image
-# How photos are decoded before the resize. "full": every pixel (what a manifest without the field
-# means). "draft": a JPEG decodes at the smallest 1/2, 1/4 or 1/8 DCT scale that leaves the shorter
-# side at least resize_size (edge.runtime.images.load_rgb); new runs write it.
-DECODES = ("full", "draft")
-NEW_RUN_DECODE = "draft"
-# How live frames (video, cameras, picam) are resized. "exact": the photo path, Pillow on the whole frame
-# (what a manifest without the field means). "live": the same filter on the crop alone with OpenCV,
-# within a grey level of it on average (edge.runtime.live_preprocess); new runs write it. Photos and
-# training always take the exact path.
-FRAME_PREPROCESSES = ("exact", "live")
-NEW_RUN_FRAME_PREPROCESS = "live"
 
 
 @dataclass(frozen=True)
@@ -64,11 +52,8 @@ class Manifest:
     arch: str  # zoo name, e.g. "efficientnet_lite0"
     labels: tuple[str, ...]  # class names, index = logit position
     input_size: tuple[int, int, int]  # (channels, height, width) the model is fed
-    resize_size: int  # the shorter image side is resized to this before the crop
-    crop_size: int  # square center crop taken after the resize
-    interpolation: str  # resize filter: nearest | bilinear | bicubic (antialiased, as PIL does)
-    mean: tuple[float, float, float]  # per channel, in channel_order, on 0..1 pixels
-    std: tuple[float, float, float]
+    # resize, crop, filter, mean/std, decode, frame path: JSON keeps them flat (resize_size, ..., frame_preprocess)
+    preprocessing: Preprocessing
     channel_order: str  # "RGB" or "BGR": order of the channels in the input tensor
     layout: str  # "NCHW" or "NHWC"
     precision: str  # fp32 | fp16 | int8: numeric precision of the artifact carrying it
@@ -78,17 +63,14 @@ class Manifest:
     # Added later, so optional in JSON: a manifest written before them still loads and behaves as before.
     temperature: float = 1.0  # softmax(logits / temperature): fit on held-out predictions so "90%" means 90%
     unknown: UnknownSpec | None = None  # "none of these"; None: the artifact has no unknown score (JSON: {})
-    decode: str = "full"  # one of DECODES; train, export and runtime all decode as it says
-    frame_preprocess: str = "exact"  # one of FRAME_PREPROCESSES: the path video and camera frames take
 
     @property
     def num_classes(self) -> int:
         return len(self.labels)
 
-    @property
-    def decode_side(self) -> int | None:
-        """`load_rgb(path, manifest.decode_side)`: the shorter side a draft decode must keep."""
-        return self.resize_size if self.decode == "draft" else None
+    def with_preprocessing(self, **changes: Any) -> Manifest:
+        """The same manifest, its preprocessing changed: `m.with_preprocessing(frame_preprocess="exact")`."""
+        return replace(self, preprocessing=replace(self.preprocessing, **changes))
 
     def with_updates(self, **changes: Any) -> Manifest:
         if "unknown" in changes:  # training hands the held-out thresholds over as a plain dict
@@ -96,11 +78,13 @@ class Manifest:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object: preprocessing's fields sit flat among the others, in _SCHEMA's order."""
         data = asdict(self)
+        data.update(data.pop("preprocessing"))
         data["unknown"] = data["unknown"] or {}  # {}: no score, as every manifest before UnknownSpec wrote it
         for key in ("labels", "input_size", "mean", "std"):
             data[key] = list(data[key])
-        return data
+        return {key: data[key] for key in _SCHEMA}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -124,26 +108,20 @@ class Manifest:
                 f"{SCHEMA_VERSION}); upgrade edge or re-export the model"
             )
         values = {}
-        for f in fields(cls):
-            if f.name in OPTIONAL_FIELDS and f.name not in data:
+        for name in _SCHEMA:
+            if name in OPTIONAL_FIELDS and name not in data:
                 continue
-            if f.name not in data:  # every original field is required in JSON, even those with Python defaults
-                raise EdgeError(f"{source}: manifest field '{f.name}' is missing")
-            values[f.name] = _check(f.name, data[f.name], source)
+            if name not in data:  # every original field is required in JSON, even those with Python defaults
+                raise EdgeError(f"{source}: manifest field '{name}' is missing")
+            values[name] = _check(name, data[name], source)
         if "unknown" in values:
             values["unknown"] = UnknownSpec.from_value(values["unknown"], source)
-        manifest = cls(**values)
+        pre = Preprocessing(**{f.name: values.pop(f.name) for f in fields(Preprocessing) if f.name in values})
+        manifest = cls(preprocessing=pre, **values)
         manifest.validate(source)
         return manifest
 
     def validate(self, source: str = "manifest") -> None:
-        if self.interpolation not in INTERPOLATIONS:
-            raise EdgeError(f"{source}: manifest field 'interpolation' must be one of {INTERPOLATIONS}")
-        if self.decode not in DECODES:
-            raise EdgeError(f"{source}: manifest field 'decode' must be one of {DECODES}; upgrade edge or re-export")
-        if self.frame_preprocess not in FRAME_PREPROCESSES:
-            raise EdgeError(f"{source}: manifest field 'frame_preprocess' must be one of {FRAME_PREPROCESSES}; "
-                            "upgrade edge or re-export")
         if self.channel_order not in ("RGB", "BGR"):
             raise EdgeError(f"{source}: manifest field 'channel_order' must be RGB or BGR")
         if self.layout not in ("NCHW", "NHWC"):
@@ -152,21 +130,18 @@ class Manifest:
             raise EdgeError(f"{source}: manifest field 'precision' must be fp32, fp16 or int8")
         if not self.labels:
             raise EdgeError(f"{source}: manifest field 'labels' is empty")
-        if self.crop_size > self.resize_size or self.input_size[1:] != (self.crop_size, self.crop_size):
+        pre = self.preprocessing
+        if pre.crop_size > pre.resize_size or self.input_size[1:] != (pre.crop_size, pre.crop_size):
             raise EdgeError(f"{source}: manifest fields 'crop_size'/'input_size' disagree")
-        if not all(math.isfinite(v) for v in (*self.mean, *self.std)):
-            raise EdgeError(f"{source}: manifest fields 'mean'/'std' must be finite numbers")
+        pre.validate(source)
         if not (math.isfinite(self.temperature) and 0.01 <= self.temperature <= 100):
             raise EdgeError(f"{source}: manifest field 'temperature' must be a number in 0.01..100")
-        if any(s <= 0 for s in self.std):
-            raise EdgeError(f"{source}: manifest field 'std' must be positive")
         if self.input_size[0] != 3:
             raise EdgeError(f"{source}: manifest field 'input_size' must have 3 channels")
-        if not MIN_SIZE <= self.crop_size <= self.resize_size <= MAX_SIZE:
-            raise EdgeError(f"{source}: manifest fields 'crop_size'/'resize_size' must lie in {MIN_SIZE}..{MAX_SIZE}")
 
 
-# Expected JSON type per field: (python type, element type or None, fixed length or None).
+# The JSON object, in the order it is written: expected type per key (python type, element type or None,
+# fixed length or None). Preprocessing's fields (resize_size ... std, decode, frame_preprocess) are keys here.
 _SCHEMA: dict[str, tuple[type, type | None, int | None]] = {
     "schema_version": (int, None, None),
     "arch": (str, None, None),

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from edge.errors import EdgeError
 from edge.export_dir import ExportDir
+from edge.run_dir import CONFIG_FILE, SPLIT_FILE
 
-RUN_MARKERS = ("config.json", "split.json")
+RUN_MARKERS = (CONFIG_FILE, SPLIT_FILE)
 
 
 def is_export_dir(path: Path) -> bool:
@@ -40,6 +41,13 @@ def check_parent_writable(out: Path) -> None:
         raise EdgeError(f"{out}: cannot create the output folder {parent} ({exc.strerror}); choose another --out") from None
     if not os.access(parent, os.W_OK):
         raise EdgeError(f"{out}: folder {parent} is not writable; choose another --out")
+
+
+def check_new_file(path: Path, flag: str) -> None:
+    """Outputs never replace a user's file; refuse before any work, not after it."""
+    if path.exists():
+        raise EdgeError(f"{path}: already exists; {flag} writes a new file, so delete it first or choose another path")
+    check_parent_writable(path)
 
 
 def claim_export_dir(out: Path, force: bool) -> None:

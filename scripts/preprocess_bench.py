@@ -21,7 +21,6 @@ import argparse
 import os
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -184,7 +183,7 @@ def _edge_infer(clf: Classifier, path: str, video: Path, work: Path) -> dict:
     import sys
 
     manifest, summary = work / f"manifest.{path}.json", work / "summary.json"
-    manifest.write_text(replace(clf.manifest, frame_preprocess=path).to_json())
+    manifest.write_text(clf.manifest.with_preprocessing(frame_preprocess=path).to_json())
     summary.unlink(missing_ok=True)
     command = [str(Path(sys.executable).with_name("edge-infer")), str(clf.path), str(video), "--manifest", str(manifest),
                "--summary-json", str(summary), "--threads", str(clf.backend.threads)]
@@ -246,8 +245,8 @@ def main() -> None:
     from edge.runtime.autotune import machine_name
 
     clfs = {Path(a).name: Classifier(a, threads=args.threads) for a in args.artifacts}
-    pres = {n: (Preprocessor(replace(c.manifest, frame_preprocess="exact")),
-                Preprocessor(replace(c.manifest, frame_preprocess="live"))) for n, c in clfs.items()}
+    pres = {n: (Preprocessor(c.manifest.with_preprocessing(frame_preprocess="exact")),
+                Preprocessor(c.manifest.with_preprocessing(frame_preprocess="live"))) for n, c in clfs.items()}
     result = {"machine": {"cpu": machine_name(), "cores": os.cpu_count()}, "threads": args.threads,
               "created": time.strftime("%Y-%m-%d %H:%M"), "rounds": args.rounds, "per_round": args.per_round,
               "photos": args.photos, "agreement": {}}

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.atomic import write_json  # noqa: E402
-from edge.devices.tune import machine_name  # noqa: E402
+from edge.runtime.autotune import machine_name  # noqa: E402
 
 HOST = "127.0.0.1"
 

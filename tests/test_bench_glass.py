@@ -18,7 +18,7 @@ def test_every_input_kind_gets_each_stage_and_the_same_answer(tmp_path):
         assert row["inference_ms_p50"] > 0 and row["ms_p50"] >= row["inference_ms_p50"]
     assert result["640x480 BGR frame"]["decode_ms_p50"] < result["640x480 JPEG"]["decode_ms_p50"]
     labels = set()
-    for decode, data in glass.inputs(photo, clf.manifest.resize_size).values():  # the same photo: the same colour
+    for decode, data in glass.inputs(photo, clf.manifest.preprocessing.resize_size).values():  # the same photo: the same colour
         frame = clf.preprocess.load(data) if decode == "photo" else data if decode is None else decode(data)
         labels.add(clf.predict(frame if decode != "photo" else data, k=1).label)
     assert len(labels) == 1

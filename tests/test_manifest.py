@@ -9,6 +9,7 @@ import pytest
 
 from edge.errors import EdgeError
 from edge.manifest import SCHEMA_VERSION, Manifest
+from edge.preprocessing import Preprocessing
 
 REQUIRED = {"schema_version", "arch", "labels", "input_size", "resize_size", "crop_size", "interpolation", "mean",
             "std", "channel_order", "layout", "precision", "metrics", "created_by", "source_sha256"}
@@ -17,20 +18,30 @@ OPTIONAL = {"temperature", "unknown", "decode", "frame_preprocess"}
 
 
 def sample() -> Manifest:
-    return Manifest(SCHEMA_VERSION, "efficientnet_lite0", ("daisy", "roses"), (3, 224, 224), 256, 224, "bicubic",
-                    (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), "RGB", "NCHW", "fp32", {"val_accuracy": 0.9},
-                    {"edge": "0.1.0"}, "ab" * 32)
+    return Manifest(SCHEMA_VERSION, "efficientnet_lite0", ("daisy", "roses"), (3, 224, 224),
+                    Preprocessing(256, 224, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), "RGB", "NCHW", "fp32",
+                    {"val_accuracy": 0.9}, {"edge": "0.1.0"}, "ab" * 32)
 
 
 def test_fields_are_the_documented_contract():
-    assert {f.name for f in fields(Manifest)} == REQUIRED | OPTIONAL
+    """The JSON keeps preprocessing's fields flat at the top level, as every manifest before the type wrote them."""
+    nested = {f.name for f in fields(Manifest)} - {"preprocessing"} | {f.name for f in fields(Preprocessing)}
+    assert nested == REQUIRED | OPTIONAL
+
+
+def test_json_keeps_its_keys_in_their_order():
+    """Artifacts embed this text: a reordering or a renamed key is a new format, not a refactor."""
+    assert list(sample().to_dict()) == [
+        "schema_version", "arch", "labels", "input_size", "resize_size", "crop_size", "interpolation", "mean", "std",
+        "channel_order", "layout", "precision", "metrics", "created_by", "source_sha256", "temperature", "unknown",
+        "decode", "frame_preprocess"]
 
 
 def test_round_trip_is_lossless():
     m = sample()
     again = Manifest.from_json(m.to_json())
     assert again == m
-    assert isinstance(again.labels, tuple) and isinstance(again.mean, tuple)
+    assert isinstance(again.labels, tuple) and isinstance(again.preprocessing.mean, tuple)
     assert again.num_classes == 2
 
 

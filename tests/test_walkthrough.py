@@ -171,7 +171,7 @@ def test_12_resume_on_a_finished_run_is_refused(tmp_path):
 
 
 def test_13_summary_counts_unknown_answers_and_says_thread():
-    from edge.devices.tune import plural
+    from edge.runtime.autotune import plural
     from edge.runtime.classifier import Prediction
     from edge.runtime.timing import Summary
 
@@ -187,10 +187,7 @@ def test_every_command_is_a_few_lines():
     import inspect
 
     for path, command in _leaf_commands(typer.main.get_command(app)):
-        callback = command.callback
-        while hasattr(callback, "__wrapped__"):
-            callback = callback.__wrapped__
-        body = getattr(callback, "body", callback)
+        body = inspect.unwrap(command.callback)  # through clean_errors and edge.cli_options.command to the body
         lines = len(inspect.getsourcelines(body)[0])
         assert lines <= 30, f"edge {' '.join(path)}: {body.__qualname__} has {lines} lines"
 
@@ -209,8 +206,8 @@ def test_6_tables_say_agreement_not_accuracy_on_photos_the_head_was_trained_on()
 
 
 def test_13_with_nothing_to_calibrate_every_photo_checks(tiny_run):
-    from edge.export.pipeline import load_run
+    from edge.export.pipeline import run_source
 
-    every = load_run(tiny_run, None, calibration_size=0)
-    some = load_run(tiny_run, None, calibration_size=6)
+    every = run_source(tiny_run, None, calibration_size=0)
+    some = run_source(tiny_run, None, calibration_size=6)
     assert not every.calibration_paths and len(every.check_paths) == len(some.check_paths) + 6

@@ -3,10 +3,13 @@
 The inference thread does two cheap things per frame: it appends the frame (a reference, not a copy:
 every source yields a new array per frame) to a bounded feed, and on a change it decides, with a little
 arithmetic, which clip the change belongs to, so the Change event (MQTT, webhook) names the clip before
-it is written. Everything else runs on the action's own thread: JPEG-encoding each frame into the
-pre-roll ring (about 1.5 ms for 640x480 on an x86 core, a few times that on a Pi; the JPEG is ~30x
-smaller than the raw frame, so 3 s at 30 fps holds ~3 MB, not 80 MB), drawing the label as --save does,
-and writing the MP4 (edge.actions.clip_writer; names, sidecars, cap: edge.actions.clip_files).
+it is written. It wakes the action thread only for a change or a half-full feed: a wake-up per frame
+cost the inference thread GIL hand-overs at every frame. Everything else runs on the action's own
+thread: JPEG-encoding each frame into the pre-roll ring (about 1 ms for 640x480 on an x86 core, a few
+times that on a Pi; the JPEG is ~15x smaller than the raw frame, so 3 s at 30 fps holds ~5 MB, not 80
+MB), drawing the label as --save does, and writing the MP4 (edge.actions.clip_writer; names, sidecars,
+cap: edge.actions.clip_files). A frame inside an open clip that no later clip's pre-roll can reach (more
+than --pre before the clip's end, and not near its MAX_CLIP_S roll-over) is not JPEG-encoded at all.
 
 Frame times are a video file's own (frame index / its fps), so a clip of a file is the same however
 fast it is classified, and a camera's monotonic clock. A wanted change while a clip is open extends it.
@@ -152,7 +155,8 @@ class ClipRecorder:
         fps = summary.classified / max(summary.seconds, 1e-9) if summary is not None else 0.0
         self.feed.append(Fed(frame.source, t, time.time(), frame.bgr, prediction, fps, change,
                              current.end if clip is not None and current is not None else None))
-        self._wake.set()
+        if change is not None or len(self.feed) >= self.feed_max // 2:
+            self._wake.set()  # else the action thread takes the feed within WAIT_S
 
     def _wanted(self, change: Change) -> bool:
         if self.cfg.record_on == "change":
@@ -224,8 +228,14 @@ class ClipRecorder:
         clip = self.clips.get(fed.source)
         if clip is not None:
             clip.add(draw(fed.bgr, fed.prediction, fed.fps), fed.wall, fed.prediction.frame)
-        if self.cfg.pre_s > 0:
+        if self.cfg.pre_s > 0 and (clip is None or self._pre_roll_may_need(fed.t, clip)):
             self._keep(fed)
+
+    def _pre_roll_may_need(self, t: float, clip: Recording) -> bool:
+        """Whether a frame at `t`, inside the open `clip`, can fall in a later clip's pre-roll: a later clip
+        starts at a change after this clip's end (which only grows), or at a change that rolls over MAX_CLIP_S."""
+        pre, post = self.cfg.pre_s, self.cfg.post_s
+        return t >= clip.end - pre - EPS or t >= clip.start + MAX_CLIP_S - post - pre - EPS
 
     def _keep(self, fed: Fed) -> None:
         import cv2
@@ -246,7 +256,8 @@ class ClipRecorder:
         pre = [k for k in self.rings.get(fed.source, ()) if k.t >= fed.t - self.cfg.pre_s - EPS]
         fps = self.frame_rate or measured_rate([k.t for k in pre] + [fed.t], fallback=fed.fps or 10.0)
         height, width = fed.bgr.shape[:2]
-        clip = Recording(ClipWriter(Path(fed.change.clip), fps, (width, height)), fed.end or fed.t, [fed.change])
+        clip = Recording(ClipWriter(Path(fed.change.clip), fps, (width, height)), fed.end or fed.t, [fed.change],
+                         start=fed.t - self.cfg.pre_s)
         for kept in pre:
             clip.add(draw(cv2.imdecode(kept.jpeg, cv2.IMREAD_COLOR), kept.prediction, kept.fps), kept.wall,
                      kept.prediction.frame)

@@ -49,6 +49,7 @@ class Recording:
     writer: ClipWriter
     end: float  # frame time at which it ends
     changes: list  # the Change events recorded in it, the one that started it first
+    start: float = 0.0  # frame time its pre-roll starts at (the first change's time - --pre)
     walls: list[float] = field(default_factory=list)  # time.time() of the first and the last frame
     indices: list[int | None] = field(default_factory=list)  # frame number of the first and the last frame
 

@@ -38,6 +38,12 @@ def config_topic(component: str, node: str, object_id: str) -> str:
     return f"{DISCOVERY_PREFIX}/{component}/{node}/{object_id}/config"
 
 
+def binary_id(label: str) -> str:
+    """The object id part of a --mqtt-binary label's entity: `Cat` and `cat`, or two all non-ASCII labels,
+    give the same one (edge.actions.start refuses such a pair: Home Assistant would keep only one entity)."""
+    return topic_level(label, "label").lower()
+
+
 def _entity(topics: Topics, device: Device, object_id: str, name: str, **keys) -> dict:
     return {"name": name, "unique_id": f"edge_{device.node}_{object_id}", "availability_topic": topics.availability,
             "payload_available": ONLINE, "payload_not_available": OFFLINE, "device": device.block(), **keys}
@@ -59,7 +65,7 @@ def source_configs(topics: Topics, device: Device, sid: str, binary_labels: tupl
                                               payload_on=ON, payload_off=OFF, icon="mdi:play-pause")),
     ]
     for label in binary_labels:
-        object_id = f"{sid}_is_{topic_level(label, 'label').lower()}"
+        object_id = f"{sid}_is_{binary_id(label)}"
         entities.append(("binary_sensor", object_id, _entity(
             topics, device, object_id, f"{sid} {label}", state_topic=topics.state(sid), payload_on=ON,
             payload_off=OFF, value_template=on_while(label))))

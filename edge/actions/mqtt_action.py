@@ -135,7 +135,8 @@ class MqttAction:
         p = change.prediction if change is not None else live.prediction
         self.refreshed[sid] = (time.monotonic(), p)
         state = self.current.get(sid)
-        return {"state": state.label if state else None, "label": p.label, "confidence": round(p.top[0][1], 4),
+        # "state_label", not "state": Home Assistant drops an attribute called state (MQTT_ATTRIBUTES_BLOCKED)
+        return {"state_label": state.label if state else None, "label": p.label, "confidence": round(p.top[0][1], 4),
                 "unknown": p.unknown, "score": None if p.score is None else round(p.score, 4),
                 "top": [{"label": label, "prob": round(prob, 4)} for label, prob in p.top],
                 "fps": round(live.fps, 2) if live else 0.0, "frame": p.frame,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 from edge.actions.events import Events
+from edge.actions.ha_discovery import binary_id
 from edge.actions.model_command import model_now, on_model_set, publish_outcomes
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier
@@ -46,9 +47,14 @@ def mqtt_config(opts: InferOptions, clf: Classifier):
 
     target = parse_mqtt_url(opts.mqtt, password=opts.mqtt_password, ca=opts.mqtt_ca)
     labels = (*clf.manifest.labels, "unknown")
-    for label in opts.mqtt_binary or ():
+    ids: dict[str, str] = {}
+    for label in dict.fromkeys(opts.mqtt_binary or ()):
         if label not in labels:
             raise EdgeError(f"--mqtt-binary {label}: not a label of this model; choose from {', '.join(labels)}")
+        other = ids.setdefault(binary_id(label), label)
+        if other != label:
+            raise EdgeError(f"--mqtt-binary {other} and {label}: both become the Home Assistant entity "
+                            f"'..._is_{binary_id(label)}', so one would replace the other; give only one of them")
     name = (opts.mqtt_name or socket.gethostname()).strip()
     if not name or any(c in name for c in "+#/"):
         raise EdgeError(f"--mqtt-name {name!r}: give a name without + # or / (it becomes a topic level)")

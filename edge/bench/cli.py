@@ -5,10 +5,9 @@ from __future__ import annotations
 from rich.table import Table
 
 from edge.bench import glass
-from edge.bench.options import BenchOptions
+from edge.bench.options import BenchOptions, bench_from_options, check_floors
 from edge.cli_options import command
 from edge.cli_support import clean_errors, make_console
-from edge.errors import EdgeError
 
 console = make_console()
 
@@ -37,26 +36,12 @@ def run_bench_command(opts: BenchOptions) -> None:
 
       edge bench runs/flowers --export-dir exports/flowers --out benchmarks/flowers
     """
-    from edge.bench.run import bench as run_bench
-    from edge.library_output import set_verbose
-
-    set_verbose(opts.verbose)
-    threads = opts.threads
-    if opts.device is not None:
-        from edge.devices.profiles import get_profile
-
-        threads = get_profile(opts.device).resolved_threads()
-    out = opts.out or opts.run_dir / "bench"
-    result = run_bench(run_dir=opts.run_dir, export_dir=opts.export_dir or opts.run_dir / "export", out=out,
-                       formats=opts.formats, threads=threads, repeats=opts.repeats, peers=opts.peers, force=opts.force,
-                       log=console.print)
+    result = bench_from_options(opts, log=console.print)
     console.print(_table(result))
     if glass.table(result) is not None:
         console.print(glass.table(result))
-    below = [r["format"] for r in result["rows"] if r["below_floor"]]
-    if below:
-        raise EdgeError(f"{', '.join(below)} measured below the floor: the floor is wrong (results kept in {out})")
-    console.print(f"[bold green]done[/]: {out}/bench.json, bench.md, bench.png")
+    check_floors(result, opts.results_dir)
+    console.print(f"[bold green]done[/]: {opts.results_dir}/bench.json, bench.md, bench.png")
 
 
 bench = clean_errors(command(BenchOptions, run_bench_command))

@@ -86,7 +86,7 @@ def one_call(clf, decode, data) -> dict[str, float]:
 
 def measure(clfs: dict, photo: Path, repeats: int = 100, rounds: int = 5) -> dict[str, dict]:
     """name -> kind -> {"ms_p50", "<stage>_ms_p50"}: glass-to-label for each Classifier in `clfs`."""
-    kinds = {name: inputs(photo, clf.manifest.resize_size) for name, clf in clfs.items()}
+    kinds = {name: inputs(photo, clf.manifest.preprocessing.resize_size) for name, clf in clfs.items()}
     times = {name: {kind: [] for kind in kinds[name]} for name in clfs}
     per_round = max(1, repeats // rounds)
     for _ in range(rounds):

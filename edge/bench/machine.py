@@ -21,20 +21,12 @@ def _flags() -> list[str]:
 
 
 def machine_info(threads: int) -> dict:
-    import onnxruntime
-
+    """The CPU, its instruction sets, and the versions of Python, numpy and every runtime backend's library."""
     from edge.runtime.autotune import machine_name
+    from edge.runtime.backends import runtime_library_versions
 
-    info = {"cpu": machine_name(), "arch": platform.machine(), "cores": os.cpu_count(), "threads": threads,
-            "isa": _flags(), "python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
-            "numpy": np.__version__}
-    try:
-        import openvino
-
-        info["openvino"] = openvino.__version__
-    except ImportError:
-        pass
-    return info
+    return {"cpu": machine_name(), "arch": platform.machine(), "cores": os.cpu_count(), "threads": threads,
+            "isa": _flags(), "python": platform.python_version(), "numpy": np.__version__, **runtime_library_versions()}
 
 
 def has_bf16() -> bool:

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from edge.bench.runtime_rss import vm_hwm_mb
 from edge.export.parity import batched, compare
+from edge.runtime.peak_memory import peak_rss_mb, reset_peak
 from edge.runtime.timing import batch1_latencies_ms, images_per_second
 
 Run = Callable[[np.ndarray], np.ndarray]
 SETTLE_SECONDS = 0.3  # lets the previous format's spinning worker threads (OpenMP, ORT) go idle
-
-
-def reset_peak_rss() -> None:
-    """Linux: writing 5 to clear_refs resets VmHWM, so each format gets its own peak."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def best_throughput(run: Run, x: np.ndarray, batches=(1, 8, 32)) -> tuple[float, int]:
@@ -38,7 +29,7 @@ def best_throughput(run: Run, x: np.ndarray, batches=(1, 8, 32)) -> tuple[float,
 
 def measure(load: Callable[[], Run], x: np.ndarray, y: np.ndarray, reference: np.ndarray | None) -> tuple[dict, np.ndarray]:
     """One format loaded alone: load time, peak RSS, accuracy, agreement, best throughput."""
-    reset_peak_rss()
+    reset_peak()
     start = time.perf_counter()
     run = load()
     load_seconds = time.perf_counter() - start
@@ -49,7 +40,7 @@ def measure(load: Callable[[], Run], x: np.ndarray, y: np.ndarray, reference: np
         "throughput_ips": round(ips, 1), "best_batch": batch,
         "accuracy": round(parity["accuracy"], 4), "top1_agreement": round(parity["top1_agreement"], 4),
         "max_abs_logit_diff": parity["max_abs_logit_diff"],
-        "peak_rss_mb": vm_hwm_mb(), "load_seconds": round(load_seconds, 3),
+        "peak_rss_mb": peak_rss_mb(), "load_seconds": round(load_seconds, 3),
     }
     return row, logits
 

@@ -14,14 +14,15 @@ from edge.atomic import write_json, write_text
 from edge.bench import glass, machine, measure
 from edge.bench.report import markdown, plot
 from edge.errors import EdgeError
-from edge.export.parity import runner, size_mb
+from edge.export.parity import load_backend, size_mb
 from edge.export_dir import ExportDir
-from edge.formats import FORMATS, flag_slow_int8
+from edge.formats import FORMATS, ArtifactFormat, slower_than_fp32
 from edge.hashing import file_sha256
 from edge.train import api
 
-# eager PyTorch, then every artifact of the format table that runs on a CPU (imx500 runs on its camera's sensor)
-ALL = ["pytorch", *(name for name, f in FORMATS.items() if not f.sensor)]
+PYTORCH = "pytorch"  # eager PyTorch from the run's checkpoint: the reference row, always measured first; not a format
+BENCHED = [name for name, f in FORMATS.items() if not f.sensor]  # the table's formats that run on a CPU (not imx500)
+ALL = [PYTORCH, *BENCHED]  # what --formats accepts
 
 
 def _is_stale(run_dir: Path, export_dir: Path) -> bool:
@@ -36,21 +37,21 @@ def _is_stale(run_dir: Path, export_dir: Path) -> bool:
 
 def _export_folders(run_dir: Path, export_dir: Path, names: list[str], force: bool, workdir: Path,
                     log) -> dict[str, Path]:
-    """The folder each format is measured from. Bench writes into the export folder only when it is
-    empty or with `force`; formats it lacks are otherwise exported into `workdir` for this bench only,
+    """The folder each format of `names` is measured from. Bench writes into the export folder only when it
+    is empty or with `force`; formats it lacks are otherwise exported into `workdir` for this bench only,
     so an export (and the tune cache beside it) is never replaced behind the user's back."""
     from edge.export.pipeline import export
 
-    wanted = [n for n in names if n != "pytorch"]
-    missing = [n for n in wanted if not (export_dir / FORMATS[n].path).is_file()]
+    folder = ExportDir(export_dir)
+    missing = [n for n in names if not folder.has(n)]
     empty = not export_dir.exists() or (export_dir.is_dir() and not any(export_dir.iterdir()))
     stale = not empty and _is_stale(run_dir, export_dir)
     if empty or (force and (missing or stale)):
-        held = [n for n, f in FORMATS.items() if not empty and (export_dir / f.path).is_file()]
-        log(f"exporting {', '.join(dict.fromkeys(held + wanted))} into {export_dir}"
+        held = [n for n in FORMATS if not empty and folder.has(n)]
+        log(f"exporting {', '.join(dict.fromkeys(held + names))} into {export_dir}"
             + (" (--force: it is replaced)" if not empty else ""))
-        export(source=str(run_dir), out=export_dir, formats=list(dict.fromkeys(held + wanted)), log=log, force=force)
-        return {n: export_dir for n in wanted}
+        export(source=str(run_dir), out=export_dir, formats=list(dict.fromkeys(held + names)), log=log, force=force)
+        return dict.fromkeys(names, export_dir)
     if stale:
         raise EdgeError(f"{export_dir}: exported from another checkpoint than {run_dir}'s; pass --force to "
                         "re-export it, or choose a new --export-dir")
@@ -58,24 +59,7 @@ def _export_folders(run_dir: Path, export_dir: Path, names: list[str], force: bo
         log(f"{export_dir} lacks {', '.join(missing)}: exporting them into a temporary folder for this bench "
             f"({export_dir} is left as it is; --force re-exports it with them)")
         export(source=str(run_dir), out=workdir / "export", formats=missing, log=log)
-    return {n: workdir / "export" if n in missing else export_dir for n in wanted}
-
-
-def _loader(name: str, run_dir: Path, folders: dict[str, Path], threads: int) -> Callable:
-    if name == "pytorch":
-        from edge.export.torch_backend import TorchBackend
-
-        return lambda: TorchBackend(api.load_run(run_dir).model, threads).load().run
-    fmt = FORMATS[name]
-    return lambda: runner(fmt.backend, folders[name] / fmt.path, threads)
-
-
-def _artifact(name: str, run_dir: Path, folders: dict[str, Path]) -> Path:
-    return run_dir / api.CHECKPOINT_NAME if name == "pytorch" else folders[name] / FORMATS[name].path
-
-
-def _precision(name: str) -> str:
-    return "fp32" if name == "pytorch" else FORMATS[name].precision
+    return {n: workdir / "export" if n in missing else export_dir for n in names}
 
 
 @dataclass
@@ -88,6 +72,20 @@ class Entry:
     path: Path | None
     peer: bool = False
     note: str = ""
+    fmt: ArtifactFormat | None = None  # its format in the table (None: PyTorch or a peer)
+
+
+def _pytorch_entry(run_dir: Path, threads: int) -> Entry:
+    """Eager PyTorch from the run's checkpoint: the reference every other row's agreement is measured against."""
+    from edge.export.torch_backend import TorchBackend
+
+    return Entry(PYTORCH, lambda: TorchBackend(api.load_run(run_dir).model, threads).load().run, "fp32",
+                 run_dir / api.CHECKPOINT_NAME)
+
+
+def _artifact_entry(fmt: ArtifactFormat, folder: Path, threads: int) -> Entry:
+    path = ExportDir(folder).artifact(fmt)
+    return Entry(fmt.name, lambda: load_backend(fmt.backend, path, threads).run, fmt.precision, path, fmt=fmt)
 
 
 def _floors(run: api.LoadedRun, threads: int) -> dict:
@@ -106,11 +104,6 @@ def floor_ms(info: dict, precision: str, size_mb: float) -> tuple[float, str]:
     compute = info["model_gflops"] / (peak or info["peak_fp32_gflops"]) * 1000
     memory = size_mb / 1000 / info["memory_gbs"] * 1000
     return (round(compute, 3), "compute") if compute >= memory else (round(memory, 3), "memory")
-
-
-def _entries(names: list[str], run_dir: Path, folders: dict[str, Path], threads: int) -> list[Entry]:
-    return [Entry(n, _loader(n, run_dir, folders, threads), _precision(n), _artifact(n, run_dir, folders))
-            for n in names]
 
 
 def _peer_entries(run: api.LoadedRun, workdir: Path, threads: int, log) -> list[Entry]:
@@ -142,8 +135,7 @@ def _measure_all(entries: list[Entry], x: np.ndarray, y: np.ndarray, info: dict,
 
 def _runtime_artifacts(entries: list[Entry]) -> dict[str, tuple[Path, str]]:
     """The rows edge-infer could run (torch-free formats of the table): name -> (file, backend)."""
-    return {e.name: (e.path, FORMATS[e.name].backend) for e in entries
-            if not e.peer and e.name in FORMATS and FORMATS[e.name].backend != "torch"}
+    return {e.name: (e.path, e.fmt.backend) for e in entries if e.fmt is not None and e.fmt.backend != "torch"}
 
 
 def photos_note(held_out: bool) -> str:
@@ -162,12 +154,19 @@ def _runtime_memory(entries: list[Entry], rows: list[dict], x: np.ndarray, threa
         inputs = Path(tmp) / "x.npy"
         np.save(inputs, x)
         for entry, row in zip(entries, rows):
-            fmt = FORMATS.get(entry.name)
-            if entry.peer or fmt is None or fmt.backend == "torch":
+            if entry.fmt is None or entry.fmt.backend == "torch":
                 row["peak_rss_is"] = "bench process (holds torch)"
                 continue
-            row["peak_rss_mb"] = measure_in_child(entry.path, fmt.backend, threads, inputs)
+            row["peak_rss_mb"] = measure_in_child(entry.path, entry.fmt.backend, threads, inputs)
             row["peak_rss_is"] = "torch-free runtime process"
+
+
+def _flag_slow_int8(rows: list[dict]) -> None:
+    """`slower_than_fp32` on every INT8 row measured beside its FP32 sibling (edge.formats.slower_than_fp32)."""
+    slower = slower_than_fp32({r["format"]: r["latency_ms_p50"] for r in rows})
+    for row in rows:
+        if row["format"] in slower:
+            row["slower_than_fp32"] = slower[row["format"]]
 
 
 def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | None = None, threads: int = 2,
@@ -178,14 +177,14 @@ def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | No
     unknown = [n for n in formats or [] if n not in ALL]
     if unknown:
         raise EdgeError(f"unknown format '{unknown[0]}'; choose from: {', '.join(ALL)}")
-    names = [n for n in ALL if n in (formats or ALL)]
+    names = [n for n in BENCHED if n in (formats or ALL)]  # PyTorch, the reference, is always measured
     with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:  # peers and missing formats: measured, not kept
         folders = _export_folders(run_dir, export_dir, names, force, Path(tmp), log)
         run = api.load_run(run_dir)  # once: its split, manifest and model serve the floors and the peers
         x = preprocess_all([s.path for s in run.split.val], run.manifest)
         y = np.array([s.label for s in run.split.val])
         info = {**machine.machine_info(threads), **_floors(run, threads)}
-        entries = _entries(["pytorch"] + [n for n in names if n != "pytorch"], run_dir, folders, threads)
+        entries = [_pytorch_entry(run_dir, threads), *(_artifact_entry(FORMATS[n], folders[n], threads) for n in names)]
         if peers:
             entries += _peer_entries(run, Path(tmp) / "peers", threads, log)
         rows = _measure_all(entries, x, y, info, repeats)
@@ -193,14 +192,14 @@ def bench(*, run_dir: Path, export_dir: Path, out: Path, formats: list[str] | No
     for row in rows:
         if folders.get(row["format"], export_dir) != export_dir:
             row["exported_for_this_bench"] = True  # the export folder lacks it: built in a temporary folder
-    held_out = run.manifest.metrics.get("strategy") == "finetune"  # a frozen-feature head is refit on every photo
+    held_out = run.held_out  # written by train (metrics.json); a cached-feature head is refit on every photo
     base = rows[0]["accuracy"]
     for row in rows:
         row["accuracy_drop"] = round(100 * (base - row["accuracy"]), 2)
         acc = f"acc {row['accuracy']:.4f}  " if held_out else ""
         log(f"{row['format']:28s} p50 {row['latency_ms_p50']:.2f} ms  {acc}"
             f"agree {row['top1_agreement']:.4f}  {row['throughput_ips']:.0f} img/s")
-    flag_slow_int8(rows, "format", "latency_ms_p50")
+    _flag_slow_int8(rows)
     result = {"machine": info, "run": str(run_dir), "images": len(x), "created": time.strftime("%Y-%m-%d %H:%M"),
               "photos_held_out": held_out, "accuracy_photos_note": photos_note(held_out), "rows": rows}
     out.mkdir(parents=True, exist_ok=True)

@@ -26,21 +26,9 @@ def measure_in_child(artifact: Path, backend: str, threads: int, inputs: Path, t
         return None
 
 
-def vm_hwm_mb() -> float:
-    """Peak resident memory since the process started or since `/proc/self/clear_refs` was reset (VmHWM)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:  # not Linux: the process's peak, which clear_refs cannot reset
-        pass
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def main(argv: list[str]) -> None:
     from edge.runtime.backends import create_backend
+    from edge.runtime.peak_memory import peak_rss_mb
 
     artifact, backend, threads, inputs = argv
     run = create_backend(artifact, backend, int(threads)).run
@@ -49,7 +37,7 @@ def main(argv: list[str]) -> None:
         run(x[i : i + 1])
     if "torch" in sys.modules:  # the figure would be torch's, not the runtime's
         raise SystemExit("torch was imported: not a runtime measurement")
-    print(json.dumps({"peak_rss_mb": vm_hwm_mb(), "images": len(x)}))
+    print(json.dumps({"peak_rss_mb": peak_rss_mb(), "images": len(x)}))
 
 
 if __name__ == "__main__":

@@ -44,10 +44,10 @@ def infer(opts: InferOptions) -> None:
     start_with = startup_artifact(opts, report_stderr)  # --update-from: the store's complete version, or ARTIFACT
     artifact, threads = choose(start_with, device=opts.device, threads=opts.threads, backend=opts.backend,
                                report=report_stderr, source=opts.source)
-    run = None
+    serve = None
     if opts.serve is not None or opts.watches_state:  # page, API, label events (--on-change --mqtt --gpio --record)
-        from edge.serve.infer import run_served as run
-    run_infer(opts, artifact=artifact, threads=threads, run=run)
+        from edge.serve.infer import run_served as serve
+    run_infer(opts, artifact=artifact, threads=threads, serve=serve)
 
 
 infer_command = clean_errors(command(InferOptions, infer, extra=(VERSION,)))

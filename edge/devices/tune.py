@@ -6,19 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.runtime.autotune import (  # noqa: F401  (the names `edge.devices.tune` has always offered)
-    NOISE,
-    TuneChoice,
-    cache_path,
-    cached,
-    cached_or_tuned,
-    describe,
-    machine_name,
-    plural,
-    runtime_library_versions,
-    tune,
-    usable,
-)
+from edge.runtime.autotune import TuneChoice, cached_or_tuned, describe
 
 
 def table_rows(choice: TuneChoice) -> list[tuple[str, str, str, str, str]]:

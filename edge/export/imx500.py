@@ -80,7 +80,7 @@ def export(job: ExportJob) -> Path:
     with tempfile.TemporaryDirectory(prefix="edge-imx500-") as tmp:
         calibration = _quantize(job, tools, Path(tmp), onnx)
         memory = imx500_convert.convert(onnx, out, tools, Path(tmp))
-    int8 = job.manifest.with_updates(precision="int8")
+    int8 = job.manifest_for("imx500")
     embed_manifest(onnx, int8)  # after converting: the parity check reads it
     write_manifest(int8, out / MANIFEST_FILE)  # what the Pi reads beside packerOut.zip (edge.runtime.imx500_camera)
     job.notes["imx500"] = _notes(job.manifest, memory, imx500_convert.output_steps(out / "dnnParams.xml"), calibration)

@@ -68,12 +68,13 @@ class SensorInput(nn.Module):
 
 
 def _affine(manifest: Manifest) -> tuple[np.ndarray, np.ndarray]:
-    mean, std = np.array(manifest.mean), np.array(manifest.std)
+    mean, std = np.array(manifest.preprocessing.mean), np.array(manifest.preprocessing.std)
     return SENSOR_STD / std, (SENSOR_MEAN - mean) / std
 
 
 def sensor_normalised(manifest: Manifest) -> bool:
-    return manifest.mean == (SENSOR_MEAN,) * 3 and manifest.std == (SENSOR_STD,) * 3
+    pre = manifest.preprocessing
+    return pre.mean == (SENSOR_MEAN,) * 3 and pre.std == (SENSOR_STD,) * 3
 
 
 def to_sensor_input(x: np.ndarray, manifest: Manifest) -> np.ndarray:

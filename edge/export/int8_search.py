@@ -28,7 +28,7 @@ class Candidate:
 
 
 def measure(runtime: str, path: Path, job: ExportJob) -> dict:
-    run = parity.runner(runtime, path, job.threads)
+    run = parity.load_backend(runtime, path, job.threads).run
     return {**parity.compare(parity.batched(run, job.val_x), job.reference_logits, job.val_y),
             "latency_ms": round(parity.latency_ms(run, job.val_x), 3)}
 
@@ -87,7 +87,7 @@ def keep_winner(job: ExportJob, format_name: str, candidates: list[Candidate], r
     path = job.artifact(format_name)
     shutil.copyfile(best, path)
     shutil.rmtree(workdir)
-    embed_manifest(path, job.manifest.with_updates(precision="int8"))
+    embed_manifest(path, job.manifest_for(format_name))
     return path
 
 

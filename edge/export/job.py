@@ -56,6 +56,10 @@ class ExportJob:
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.manifest.input_size)
 
+    def manifest_for(self, format_name: str) -> Manifest:
+        """The manifest a format's artifact carries: the run's, at the precision the format table gives it."""
+        return self.manifest.with_updates(precision=FORMATS[format_name].precision)
+
     def artifact(self, format_name: str) -> Path:
         """Where a format's artifact goes: the path the format table gives it."""
         return self.path(FORMATS[format_name].path)

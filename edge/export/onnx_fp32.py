@@ -29,7 +29,7 @@ def export(job: ExportJob) -> Path:
     path = job.artifact("onnx")
     _optimize(raw, path)
     raw.unlink()
-    embed_manifest(path, job.manifest)
+    embed_manifest(path, job.manifest_for("onnx"))
     _check(path)
     return path
 

@@ -25,4 +25,4 @@ def export(job: ExportJob) -> Path:
     import openvino as ov
 
     model = ov.convert_model(str(job.artifact("onnx")))
-    return save(model, job.artifact("openvino"), job.manifest, job.fp16_weights)
+    return save(model, job.artifact("openvino"), job.manifest_for("openvino"), job.fp16_weights)

@@ -10,6 +10,7 @@ import numpy as np
 from edge.estimate import wilson_interval
 from edge.export import imx500_check
 from edge.export.torch_backend import TorchBackend
+from edge.export_dir import FormatResult
 from edge.formats import artifact_files
 from edge.runtime.backends import create_backend
 from edge.runtime.timing import batch1_latencies_ms
@@ -40,8 +41,8 @@ VOUCH = 0.95  # an agreement whose 95% interval reaches below this, and above it
 
 
 def too_few_photos(row: dict) -> str | None:
-    """The warning for a row whose check photos cannot tell a sound format from a broken one (2 photos at 100%:
-    95% CI 34-100%), else None. An interval wholly below VOUCH is a real disagreement, not too few photos."""
+    """The warning for figures (compare()'s) whose check photos cannot tell a sound format from a broken one (2
+    photos at 100%: 95% CI 34-100%), else None. An interval wholly below VOUCH is a real disagreement, not too few."""
     low, high = row["top1_agreement_ci95"]
     if low >= VOUCH or high < VOUCH:
         return None
@@ -49,10 +50,10 @@ def too_few_photos(row: dict) -> str | None:
             f"as {low:.0%} (95% CI); check on more labelled photos (a smaller --calibration-size, or more photos)")
 
 
-def agreement_text(row: dict) -> str:
+def agreement_text(row: FormatResult) -> str:
     """'100.00% (95% CI 34-100%)': agreement is never printed without its interval."""
-    low, high = row["top1_agreement_ci95"]
-    return f"{row['top1_agreement']:.2%} (95% CI {100 * low:.0f}-{100 * high:.0f}%)"
+    low, high = row.top1_agreement_ci95
+    return f"{row.top1_agreement:.2%} (95% CI {100 * low:.0f}-{100 * high:.0f}%)"
 
 
 def latency_ms(run: Callable[[np.ndarray], np.ndarray], sample: np.ndarray, repeats: int = 50) -> float:
@@ -71,11 +72,6 @@ def load_backend(backend: str, path: Path, threads: int):
     if backend == "imx500":  # runs on a camera's sensor: checked as its quantized ONNX with MCT's ops
         return imx500_check.load(path, threads)
     return create_backend(path, backend, threads)
-
-
-def runner(backend: str, path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
-    """A numpy-in, numpy-out callable for an artifact's logits."""
-    return load_backend(backend, path, threads).run
 
 
 def batched_all(run_all, x: np.ndarray, batch_size: int = 16) -> list[np.ndarray]:

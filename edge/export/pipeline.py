@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +19,16 @@ from edge.export.fixpad import fix_same_padding
 from edge.export.job import ExportJob
 from edge.export.lock import destination_lock
 from edge.export.torch_backend import TorchBackend
-from edge.export_dir import ExportDir
-from edge.formats import ArtifactFormat, check_options, flag_slow_int8, resolve_formats
+from edge.export_dir import ExportDir, ExportReport, FormatResult
+from edge.formats import ArtifactFormat, check_options, resolve_formats, slower_than_fp32
 from edge.manifest import Manifest, write_manifest
 from edge.ownership import check_parent_writable, claim_export_dir
+from edge.runtime.peak_memory import peak_rss_mb
 from edge.runtime.updates.files import file_table
 from edge.train import api
+
+ACCURACY_NOTE = ("on labelled photos no INT8 calibration used; a cross-validated run refit its head on them, so read "
+                 "accuracy here as parity, and the estimate in the manifest")
 
 
 @dataclass
@@ -36,7 +40,7 @@ class Source:
     calibration_paths: list[Path]
 
 
-def load_run(path: Path, data: Path | None, calibration_size: int) -> Source:
+def run_source(path: Path, data: Path | None, calibration_size: int) -> Source:
     """Calibrate on class-balanced training photos; check on every other labelled photo (all of them
     when nothing is calibrated: `calibration_size` 0)."""
     run = api.load_run(path, data)
@@ -46,7 +50,7 @@ def load_run(path: Path, data: Path | None, calibration_size: int) -> Source:
     return Source(run.model, run.manifest, [s.path for s in check], np.array([s.label for s in check]), calibration)
 
 
-def load_zoo(name: str, data: Path | None, weights: Path | None, calibration_size: int, log) -> Source:
+def zoo_source(name: str, data: Path | None, weights: Path | None, calibration_size: int, log) -> Source:
     """A zoo model with its ImageNet head: parity on any photos, no labels."""
     if data is None:
         raise EdgeError(f"exporting zoo:{name} needs --data DIR with a few photos to check and calibrate on")
@@ -55,7 +59,7 @@ def load_zoo(name: str, data: Path | None, weights: Path | None, calibration_siz
     return Source(model, manifest, check, None, calibration)
 
 
-def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
+def _build(fmt: ArtifactFormat, job: ExportJob, log) -> FormatResult:
     start = time.perf_counter()
     try:
         path = EXPORTERS[fmt.name](job)
@@ -67,18 +71,21 @@ def _build(fmt: ArtifactFormat, job: ExportJob, log) -> dict:
     backend = parity.load_backend(fmt.backend, path, job.threads)
     check = job.subset(fmt.check_photos)  # every check photo, unless the table caps a slow check (imx500)
     latency = None if fmt.sensor else round(parity.latency_ms(backend.run, job.val_x), 3)  # a sensor's is not ours
-    row = {"name": fmt.name, "path": str(path.relative_to(job.workdir)), **_parity(backend, check),
-           "check_photos": len(check.val_x), "size_mb": parity.size_mb(path), "export_seconds": round(seconds, 2),
-           "latency_ms_b1": latency, **job.notes.get(fmt.name, {})}
-    if fmt.int8 and "within_budget" not in row:  # an INT8 format without a settings search: the same rule
-        row["within_budget"] = int8_search.acceptable(row, job.budget)
-    row["parity_warning"] = parity.too_few_photos(row)
-    unknown = f"  unknown-decision agreement {row['unknown_decision_agreement']:.4f}" if job.manifest.unknown else ""
-    log(f"{fmt.name:14s} agreement {parity.agreement_text(row)} on {len(check.val_x)} photos  max|dlogit| "
-        f"{row['max_abs_logit_diff']:.2e}  {row['size_mb']:.2f} MB  "
+    measured = _parity(backend, check)
+    notes = dict(job.notes.get(fmt.name, {}))
+    within = notes.pop("within_budget", None)  # the INT8 settings search judged it
+    if fmt.int8 and within is None:  # an INT8 format without a settings search: the same rule
+        within = int8_search.acceptable(measured, job.budget)
+    row = FormatResult(name=fmt.name, path=str(path.relative_to(job.workdir)), **measured,
+                       check_photos=len(check.val_x), size_mb=parity.size_mb(path), export_seconds=round(seconds, 2),
+                       latency_ms_b1=latency, extra=notes, within_budget=within,
+                       parity_warning=parity.too_few_photos(measured))
+    unknown = f"  unknown-decision agreement {row.unknown_decision_agreement:.4f}" if job.manifest.unknown else ""
+    log(f"{fmt.name:14s} agreement {parity.agreement_text(row)} on {row.check_photos} photos  max|dlogit| "
+        f"{row.max_abs_logit_diff:.2e}  {row.size_mb:.2f} MB  "
         f"{'on the sensor' if latency is None else f'{latency:.2f} ms'}  ({seconds:.1f} s){unknown}")
-    if row["parity_warning"]:
-        log(f"[yellow]warning: {fmt.name}: {row['parity_warning']}[/]")
+    if row.parity_warning:
+        log(f"[yellow]warning: {fmt.name}: {row.parity_warning}[/]")
     return row
 
 
@@ -102,21 +109,10 @@ def _references(model, manifest: Manifest, val_x: np.ndarray) -> dict:
     return {"reference_logits": logits, "unknown_x": unknown_x, "reference_unknown": scores}
 
 
-def process_peak_rss_mb() -> float | None:
-    """Peak resident memory so far of this process or of the largest tool it ran and waited for (MCT,
-    imxconv-pt, pnnx run as their own processes), as `/usr/bin/time -v` reports it, in MB."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return round(peak / 1024, 1)  # Linux reports KiB
-
-
 def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bool = False, data: Path | None = None,
            max_drop: float | None = None, calibration_size: int = 300, threads: int = 2,
            weights: Path | None = None, log: Callable[[str], None] = print, fp16_weights: bool = False,
-           force: bool = False, device: str | None = None) -> dict:
+           force: bool = False, device: str | None = None) -> ExportReport:
     """Build, check and swap in an export folder; `force` replaces an earlier export (never other files).
     `device`: a profile name; its formats (what runs well there), plus any `formats` named, replace the defaults.
     A second export to the same `out` while this one runs is refused (edge.export.lock)."""
@@ -131,14 +127,14 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
     with destination_lock(out):
         claim_export_dir(out, force)
         calibration_size = calibration_size if any(f.int8 for f in chosen) else 0  # nothing calibrates: check on all
-        src = (load_zoo(source[4:], data, weights, calibration_size, log) if source.startswith("zoo:")
-               else load_run(Path(source), data, calibration_size))
+        src = (zoo_source(source[4:], data, weights, calibration_size, log) if source.startswith("zoo:")
+               else run_source(Path(source), data, calibration_size))
         return _write(src, source=source, out=out, chosen=chosen, threads=threads, max_drop=max_drop,
                       fp16_weights=fp16_weights, log=log, started=started)
 
 
 def _write(src: Source, *, source: str, out: Path, chosen: list[ArtifactFormat], threads: int, max_drop: float | None,
-           fp16_weights: bool, log: Callable[[str], None], started: float) -> dict:
+           fp16_weights: bool, log: Callable[[str], None], started: float) -> ExportReport:
     """Build and check every format into a temp folder, then swap it in for `out`; the report."""
     torch.set_num_threads(threads)
     fix_same_padding(src.model, tuple(src.manifest.input_size))
@@ -152,16 +148,15 @@ def _write(src: Source, *, source: str, out: Path, chosen: list[ArtifactFormat],
                         make_calibration=lambda: preprocess_all(src.calibration_paths, src.manifest),
                         threads=threads, max_drop=max_drop, fp16_weights=fp16_weights)
         rows = [_build(fmt, job, log) for fmt in chosen]
-        flag_slow_int8(rows, "name", "latency_ms_b1")
-        report = {"source": source, "reference_accuracy": parity.accuracy(job.reference_logits, src.check_y),
-                  "images": len(val_x), "calibration_images": len(src.calibration_paths),
-                  "accuracy_note": "on labelled photos no INT8 calibration used; a cross-validated run refit its "
-                                   "head on them, so read accuracy here as parity, and the estimate in the manifest",
-                  "threads": threads, "seconds": round(time.perf_counter() - started, 1),
-                  "peak_rss_mb": process_peak_rss_mb(), "formats": rows}
+        slower = slower_than_fp32({r.name: r.latency_ms_b1 for r in rows})
+        rows = [replace(r, slower_than_fp32=slower[r.name]) if r.name in slower else r for r in rows]
         folder = ExportDir(work)
         write_manifest(src.manifest, folder.manifest_path)
         write_text(folder.labels_path, "\n".join(src.manifest.labels) + "\n")
-        report["files"] = file_table(work)  # every file's SHA-256 and size: what an update checks downloads by
-        write_json(folder.report_path, report)
+        report = ExportReport(
+            source=source, reference_accuracy=parity.accuracy(job.reference_logits, src.check_y), images=len(val_x),
+            calibration_images=len(src.calibration_paths), accuracy_note=ACCURACY_NOTE, threads=threads,
+            seconds=round(time.perf_counter() - started, 1), peak_rss_mb=peak_rss_mb(children=True),
+            formats=tuple(rows), files=file_table(work))  # every file's SHA-256 and size: what an update checks by
+        write_json(folder.report_path, report.to_dict())
     return report

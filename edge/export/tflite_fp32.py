@@ -24,5 +24,5 @@ def export(job: ExportJob) -> Path:
     with warnings.catch_warnings(), third_party_output(), native_output(), torch.no_grad():
         warnings.simplefilter("ignore")
         litert_torch.convert(job.model.eval(), (torch.zeros(1, *job.input_shape),)).export(str(path))
-    embed_manifest(path, job.manifest)
+    embed_manifest(path, job.manifest_for("tflite"))
     return path

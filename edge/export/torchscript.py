@@ -17,5 +17,5 @@ def export(job: ExportJob) -> Path:
         traced = torch.jit.trace(job.model, example)
         frozen = torch.jit.freeze(traced.eval())
     path = job.artifact("torchscript")
-    torch.jit.save(frozen, str(path), _extra_files={MANIFEST_FILE: job.manifest.to_json()})
+    torch.jit.save(frozen, str(path), _extra_files={MANIFEST_FILE: job.manifest_for("torchscript").to_json()})
     return path

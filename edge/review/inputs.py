@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import EdgeError
-
-OOF_FILE = "oof.json"  # written by edge.train.oof at train time
-SPLIT_FILE = "split.json"
+from edge.run_dir import OOF_FILE, RunDir
 
 
 @dataclass(kw_only=True)
@@ -71,7 +69,7 @@ def read_json(path: Path, what: str) -> dict:
 
 def run_sources(run_dir: Path, root: Path) -> list[Path]:
     """The data folders a run was trained on: split.json's `sources` (edge train DATA MORE...), else its root."""
-    split = run_dir / SPLIT_FILE
+    split = RunDir(run_dir).split_path
     extra = read_json(split, "the split").get("sources", []) if split.is_file() else []
     folders = [Path(s["folder"]) if isinstance(s, dict) else Path(s) for s in extra]
     return [root] + [f for f in folders if f != root]
@@ -79,7 +77,7 @@ def run_sources(run_dir: Path, root: Path) -> list[Path]:
 
 def from_run(run_dir: Path, data: Path | None = None) -> ReviewInput:
     """A run's out-of-fold predictions; `data` replaces the data folder the run recorded (moved data)."""
-    path = run_dir / OOF_FILE
+    path = RunDir(run_dir).oof_path
     if not path.is_file():
         raise EdgeError(f"{run_dir}: no {OOF_FILE} (runs trained before edge review have none); retrain the run, "
                         "or review an export on a labelled folder: edge review EXPORT_DIR --data DIR")

@@ -15,7 +15,8 @@ from edge.export_dir import ExportDir
 from edge.hashing import file_sha256
 from edge.manifest import read_manifest
 from edge.ownership import is_run_dir
-from edge.review.inputs import SPLIT_FILE, read_json
+from edge.review.inputs import read_json
+from edge.run_dir import SPLIT_FILE
 
 
 @dataclass

@@ -24,7 +24,8 @@ from edge.atomic import write_json
 from edge.errors import EdgeError
 from edge.export_dir import ExportDir
 from edge.formats import FORMATS, ArtifactFormat, artifact_files
-from edge.runtime.backends import BACKENDS, available_cores, runnable
+from edge.hashing import files_sha256
+from edge.runtime.backends import available_cores, runnable, runtime_library_versions
 
 NOISE = 0.05  # a margin below 5 % is within what a shared machine's timings wander
 MAX_ROUNDS = 3  # after this many rounds a near-tie is a tie: either artifact is as good
@@ -91,26 +92,6 @@ def machine_name() -> str:
     return cpu_model() or platform.processor() or platform.machine()
 
 
-def runtime_library_versions() -> dict[str, str]:
-    """Versions of the runtime libraries installed here (a new version may change the fastest)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for backend in BACKENDS.values():
-        try:
-            versions[backend.library] = version(backend.library.replace("_", "-"))
-        except PackageNotFoundError:
-            pass
-    return versions
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    for part in artifact_files(path):
-        digest.update(part.read_bytes())
-    return digest.hexdigest()
-
-
 def usable(export_dir: Path) -> list[ArtifactFormat]:
     """Artifacts present here, within the export's accuracy budget, whose runtime library is installed."""
     return runnable(ExportDir(export_dir))[0]
@@ -118,7 +99,7 @@ def usable(export_dir: Path) -> list[ArtifactFormat]:
 
 def cache_key(export_dir: Path, formats: list[ArtifactFormat]) -> str:
     parts = {"cpu": machine_name(), "cores": available_cores(), "libraries": runtime_library_versions(),
-             "artifacts": {f.name: _file_hash(export_dir / f.path) for f in formats}}
+             "artifacts": {f.name: files_sha256(artifact_files(ExportDir(export_dir).artifact(f))) for f in formats}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -165,8 +146,9 @@ def _decide(export_dir: Path, timings: list[Timing], rounds: int, key: str) -> T
 def _time(export_dir: Path, candidates: list[tuple[str, int]], seconds: float) -> dict[tuple[str, int], float]:
     from edge.manifest import read_manifest
 
-    manifest = read_manifest(ExportDir(export_dir).manifest_path)
-    return {(name, t): _latency_ms(export_dir / FORMATS[name].path, FORMATS[name].backend, t, seconds, manifest)
+    folder = ExportDir(export_dir)
+    manifest = read_manifest(folder.manifest_path)
+    return {(name, t): _latency_ms(folder.artifact(name), FORMATS[name].backend, t, seconds, manifest)
             for name, t in candidates}
 
 

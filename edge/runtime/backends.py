@@ -11,7 +11,7 @@ import numpy as np
 
 from edge.errors import EdgeError, did_you_mean, short_reason
 from edge.export_dir import MANIFEST_FILE, ExportDir
-from edge.formats import FORMATS, ArtifactFormat
+from edge.formats import FORMATS, ArtifactFormat, backend_for_file, file_suffixes
 from edge.manifest import MANIFEST_KEY, Manifest
 from edge.runtime.arm_backends import LiteRTBackend, NcnnBackend
 from edge.runtime.backend_base import Backend, missing_library
@@ -123,8 +123,20 @@ class OpenVINOBackend(Backend):
 
 BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvino": OpenVINOBackend,
                                       "litert": LiteRTBackend, "ncnn": NcnnBackend, "imx500": SensorBackend}
-# what runs a file, by its suffix, from the format table (model.ts -> torch, model.int8.onnx -> onnxruntime)
-SUFFIXES = {Path(f.path).suffix: f.backend for f in FORMATS.values()}
+
+
+def runtime_library_versions() -> dict[str, str]:
+    """Versions of the backends' libraries installed here, by library name: what /v1/info, bench and the tune
+    cache record (a new version may change the fastest artifact)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for backend in BACKENDS.values():
+        try:
+            versions[backend.library] = version(backend.library.replace("_", "-"))
+        except PackageNotFoundError:
+            pass
+    return versions
 
 
 def installed(backend_name: str) -> bool:
@@ -172,14 +184,14 @@ def create_backend(path: str | Path, name: str | None = None, threads: int | Non
     if name is not None:
         check_backend_name(name)
     path = resolve_artifact(path)
-    name = name or SUFFIXES.get(path.suffix.lower())
+    name = name or backend_for_file(path)
     if name == "torch":  # importing torch here would break the runtime's no-torch contract (lint-imports)
         onnx = path.with_name(FORMATS["onnx"].path)
         raise EdgeError(f"{path}: TorchScript needs torch, and the runtime never imports it; run "
                         f"{onnx if onnx.is_file() else 'the export folder or its model.onnx'} instead, "
                         "or load this file in PyTorch with torch.jit.load")
     if name not in BACKENDS:
-        known = ", ".join(s for s, b in SUFFIXES.items() if b in BACKENDS)
+        known = ", ".join(file_suffixes(BACKENDS))
         raise EdgeError(f"{path}: unknown model type '{path.suffix}'; use {known}, or --backend")
     return BACKENDS[name](path, threads or available_cores(), precision, spin_wait).load()
 

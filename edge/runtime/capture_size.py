@@ -31,7 +31,7 @@ def needs_view(opts) -> bool:
 
 def capture_request(opts, manifest) -> CaptureRequest:
     """The request for a run of edge-infer (`opts`: InferOptions) with this model."""
-    return CaptureRequest(min_side=manifest.resize_size, view=needs_view(opts))
+    return CaptureRequest(min_side=manifest.preprocessing.resize_size, view=needs_view(opts))
 
 
 def smallest_size(aspect: tuple[int, int], min_side: int) -> tuple[int, int]:

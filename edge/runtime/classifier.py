@@ -69,7 +69,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def as_rgb_image(image, min_side: int | None = None) -> Image.Image:
     """PIL image, file path, raw bytes, or an OpenCV BGR (or grey) uint8 array -> RGB PIL image.
-    `min_side`: files and bytes decode as `load_rgb` does with it (the manifest's `decode_side`);
+    `min_side`: files and bytes decode as `load_rgb` does with it (`manifest.preprocessing.decode_side`);
     images and arrays are already decoded."""
     if isinstance(image, Image.Image):
         check_size(image.size, "image")

@@ -11,9 +11,7 @@ written to a temp file and linked into place (a name that exists is never replac
 from __future__ import annotations
 
 import json
-import os
 import queue
-import tempfile
 import threading
 import time
 from collections import deque
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.atomic import link_new
 from edge.errors import EdgeError
 from edge.hashing import file_sha256
 from edge.runtime.classifier import Prediction
@@ -88,25 +87,6 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
 
 
-def link_new(data: bytes, dest: Path) -> Path:
-    """Write `data` to a temp file beside `dest`, then link it in under the first free name."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        for n in range(1000):
-            target = dest if n == 0 else dest.with_name(f"{dest.stem}-{n}{dest.suffix}")
-            try:
-                os.link(tmp, target)  # fails if the name exists: nothing is ever replaced
-                return target
-            except FileExistsError:
-                continue
-        raise EdgeError(f"{dest}: 1000 files of this name already exist")
-    finally:
-        os.unlink(tmp)
-
-
 @dataclass
 class _Item:
     prediction: Prediction
@@ -116,10 +96,12 @@ class _Item:
 
 
 class Collector:
-    """`offer(prediction, bgr)` on the inference thread; `close()` drains the writer and returns the stats."""
+    """`offer(prediction, bgr)` on the inference thread; `close()` drains the writer and returns the stats.
+    edge-infer hangs it on its hooks: `photo_hook(emit)` for photos, `frame_hook(sink)` for video and camera frames."""
 
-    def __init__(self, cfg: CollectConfig, clock=time.monotonic):
+    def __init__(self, cfg: CollectConfig, video_fps: float | None = None, clock=time.monotonic):
         self.cfg, self.clock, self.stats = cfg.check(), clock, CollectStats()
+        self.video_fps = video_fps  # a video file's rate counts in video time (reproducible); a camera's in wall time
         self._queue: queue.Queue = queue.Queue(QUEUE)
         self._next_save = -float("inf")  # clock time from which the rate allows the next save
         self._next_probe = -float("inf")
@@ -153,6 +135,24 @@ class Collector:
         self._queue.put((None, None))
         self._thread.join()
         return self.stats
+
+    def photo_hook(self, emit):
+        def collect_emit(p: Prediction) -> None:
+            emit(p)
+            self.offer(p)
+
+        return collect_emit
+
+    def frame_hook(self, sink):
+        def collect_frame(frame, p: Prediction, summary) -> None:
+            if sink is not None:
+                sink(frame, p, summary)
+            self.offer(p, frame.bgr, frame.index / self.video_fps if self.video_fps else None)
+
+        return collect_frame
+
+    def finish(self) -> str:
+        return self.close().line(self.cfg.folder)
 
     def _write_loop(self) -> None:
         self._sha256 = file_sha256(self.cfg.artifact) if self.cfg.artifact.is_file() else None
@@ -217,33 +217,7 @@ def _read_photo(path: str) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(load_rgb(path))[:, :, ::-1])  # RGB -> BGR, as frames are
 
 
-class Collecting(Collector):
-    """A Collector wired to edge-infer's hooks: `emit` for photos, `on_frame` for video and camera frames."""
-
-    def __init__(self, cfg: CollectConfig, video_fps: float | None = None):
-        super().__init__(cfg)
-        self.video_fps = video_fps  # a video file's rate counts in video time (reproducible); a camera's in wall time
-
-    def photo_hook(self, emit):
-        def collect_emit(p: Prediction) -> None:
-            emit(p)
-            self.offer(p)
-
-        return collect_emit
-
-    def frame_hook(self, sink):
-        def collect_frame(frame, p: Prediction, summary) -> None:
-            if sink is not None:
-                sink(frame, p, summary)
-            self.offer(p, frame.bgr, frame.index / self.video_fps if self.video_fps else None)
-
-        return collect_frame
-
-    def finish(self) -> str:
-        return self.close().line(self.cfg.folder)
-
-
-def start_collecting(opts, clf, kind: str) -> Collecting | None:
+def start_collecting(opts, clf, kind: str) -> Collector | None:
     """edge-infer's collector for `opts` (an InferOptions), or None without --collect."""
     if opts.collect is None:
         return None
@@ -257,4 +231,4 @@ def start_collecting(opts, clf, kind: str) -> Collecting | None:
         from edge.runtime.sources import video_fps
 
         fps = video_fps(opts.source)
-    return Collecting(cfg, fps)
+    return Collector(cfg, fps)

@@ -56,7 +56,7 @@ def _draft(img: Image.Image, min_side: int | None) -> None:
 def load_rgb(source: str | Path | bytes, min_side: int | None = None, name: str | None = None) -> Image.Image:
     """Decode a file (or raw bytes); raise EdgeError naming the file if it cannot be.
 
-    `min_side` (the manifest's `decode_side`): a JPEG may decode at reduced scale as long as its
+    `min_side` (`manifest.preprocessing.decode_side`): a JPEG may decode at reduced scale as long as its
     shorter side stays at least this many pixels. None: decode fully (every other format always is).
     """
     is_file = not isinstance(source, bytes)  # bytes (an upload, stdin) are sent again, not removed from a folder

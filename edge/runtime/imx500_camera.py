@@ -125,7 +125,8 @@ def sensor_network(clf, kind: str | None, report=None) -> SensorNetwork | None:
         raise EdgeError(f"{clf.path}: the imx500 artifact runs on the AI Camera's sensor: its SOURCE is picam "
                         f"(not {kind or 'none'}); for other sources run another artifact of the export")
     manifest: Manifest = clf.manifest
-    return SensorNetwork(network_rpk(clf.path, report), manifest.crop_size / manifest.resize_size)
+    pre = manifest.preprocessing
+    return SensorNetwork(network_rpk(clf.path, report), pre.crop_size / pre.resize_size)
 
 
 def sensor_choice(export: ExportDir) -> tuple[Path | None, str]:

@@ -15,13 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edge.errors import EdgeError
+from edge.ownership import check_new_file
 from edge.runtime.classifier import Classifier, Prediction
 from edge.runtime.named_sources import SEVERAL, check_several
 from edge.runtime.options import InferOptions
+from edge.runtime.sources import LIVE_KINDS, classify_spec
 from edge.runtime.timing import Summary
 
 Report = Callable[[str], None]
-LIVE_KINDS = ("video", "camera", "picamera")  # sources whose frames --show and --save annotate
+Serve = Callable[..., None]  # serve(clf, opts, kind, summary, loop, report): edge.serve.infer.run_served
 
 
 def report_stderr(message: str) -> None:
@@ -53,15 +55,6 @@ def failure_printer(as_json: bool, report: Report, version: Callable[[], str] | 
                                          **({"model_version": version()} if version else {})}) + "\n")
 
     return failed
-
-
-def check_new_file(path: Path, flag: str) -> None:
-    """Outputs never replace a user's file; refuse before any work, not after it."""
-    from edge.ownership import check_parent_writable
-
-    if path.exists():
-        raise EdgeError(f"{path}: already exists; {flag} writes a new file, so delete it first or choose another path")
-    check_parent_writable(path)
 
 
 def check_outputs(opts: InferOptions, kind: str) -> None:
@@ -121,14 +114,22 @@ def describe_model(clf: Classifier) -> str:
             f"{'' if threads == 1 else 's'}{answers_unknown})")
 
 
-def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report: Report = report_stderr,
-              run: Callable | None = None) -> Summary:
-    """Classify the source; raise EdgeError when nothing could be classified or a file failed. `run`: what runs the
-    source instead of run_source, with its arguments (edge-infer --serve passes edge.serve's)."""
-    from edge.runtime.multi_source import run_several
-    from edge.runtime.source_run import run_source
-    from edge.runtime.sources import classify_spec
+def live_loop(clf: Classifier, opts: InferOptions, kind: str | None, summary: Summary, emit, collect, report: Report):
+    """The live loop of this run's SOURCE (edge.runtime.source_run.run_live; each of several sources on a thread
+    of its own), `loop(hook, gate)` to run it; None for photos, stdin or no SOURCE."""
+    from edge.runtime.multi_source import several_loop
+    from edge.runtime.source_run import source_loop
 
+    if kind == SEVERAL:
+        return several_loop(clf, opts, summary, emit, collect, report)
+    return source_loop(clf, opts, kind, summary, emit, collect, report) if kind in LIVE_KINDS else None
+
+
+def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report: Report = report_stderr,
+              serve: Serve | None = None) -> Summary:
+    """Classify the source; raise EdgeError when nothing could be classified or a file failed. `serve`: what runs
+    the live loop (None when there is none) behind a server or the label events, called as `serve(clf, opts, kind,
+    summary, loop, report)` (edge-infer --serve, --on-change, --mqtt pass edge.serve.infer.run_served)."""
     kind = classify_spec(opts.source) if opts.source is not None else None  # None: --serve, the API alone
     if opts.several:  # several SOURCEs, one model: edge.runtime.multi_source
         check_several(opts)
@@ -147,12 +148,19 @@ def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report
     summary = Summary(source=live_health(kind, opts.source))  # a camera/stream/picam's losses and gaps
     emit = watch_predictions(printer(opts.json_lines, version), clf, summary.source)  # systemd: READY, watchdog, STATUS
     from edge.runtime.collect import start_collecting
+    from edge.runtime.source_run import run_files
 
     with stop_on_sigterm():
         collect = start_collecting(opts, clf, kind)  # --collect DIR: a writer thread; None without it
         try:
-            (run or (run_several if kind == SEVERAL else run_source))(clf, opts, kind, summary, emit,
-                                failure_printer(opts.json_lines, report, version), collect, report=report)
+            loop = live_loop(clf, opts, kind, summary, emit, collect, report)
+            if serve is not None:
+                serve(clf, opts, kind, summary, loop, report)
+            elif loop is not None:
+                loop()
+            else:
+                run_files(clf, opts, kind, summary, emit, failure_printer(opts.json_lines, report, version), collect,
+                          report)
         except KeyboardInterrupt:
             report("interrupted")
         finally:

@@ -110,7 +110,8 @@ class LiveResizer:
     resize + centre crop gives. Frames of one size share their geometry (computed once)."""
 
     def __init__(self, manifest: Manifest):
-        self.resize, self.crop, self.interpolation = manifest.resize_size, manifest.crop_size, manifest.interpolation
+        pre = manifest.preprocessing
+        self.resize, self.crop, self.interpolation = pre.resize_size, pre.crop_size, pre.interpolation
         self._boxes: dict[tuple[int, int], CropBox] = {}
 
     def box(self, width: int, height: int) -> CropBox:

@@ -2,7 +2,7 @@
 thread per source, and one inference thread that runs the frames ready together as one batch.
 
 Each source thread reads and preprocesses its own frames and runs the loop a single source runs
-(edge.runtime.pipeline.run_frames, with its own Summary), its model a `BatchedClassifier`: `answers`
+(edge.runtime.source_run.run_live, with its own Summary), its model a `BatchedClassifier`: `answers`
 hands the frame to the shared `Batcher` and waits for that frame's answer. The batcher takes the first
 frame waiting and every other one already waiting (at most one per source), so frames that are ready
 together share one call, and a lone frame never waits for a partner. Frames carry the source's name
@@ -21,19 +21,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from edge.errors import EdgeError
-from edge.runtime import pipeline
 from edge.runtime.batching import next_batch
 from edge.runtime.classifier import Answer, Classifier, Prediction
-from edge.runtime.named_sources import NamedSource, check_several
+from edge.runtime.imx500_camera import sensor_network
+from edge.runtime.named_sources import SEVERAL, NamedSource, check_several
 from edge.runtime.options import InferOptions
 from edge.runtime.reopen import live_health
-from edge.runtime.source_run import live_frames
+from edge.runtime.source_run import Frames, Hook, LiveLoop, run_live, unchanged
 from edge.runtime.sources import Frame
 from edge.runtime.timing import Summary
 
 STOP_WAIT_S = 5.0  # at the end, each source thread gets this long to stop (a camera read may block)
 ANSWER_POLL_S = 0.5  # a source thread waiting for its answer looks this often whether the batcher still runs
-Hook = Callable[[object], Callable]  # hook(sink) -> the on_frame callback of run_frames (edge.serve's hub, events)
 
 
 @dataclass
@@ -140,16 +139,17 @@ def named_frames(frames: Iterable[Frame], name: str, stop: threading.Event) -> I
         yield replace(frame, source=name)
 
 
-def several_loop(clf: Classifier, opts: InferOptions, summary: Summary, emit, collect=None, gate=None,
-                 report: Callable[[str], None] | None = None) -> Callable[..., Summary]:
-    """`loop(hook)` runs every source of `opts` on its own thread, `hook(sink)` giving each frame's on_frame
-    callback (edge.serve: its hub and the event core); `gate`: the event core's pause switch. -> `summary`,
+def several_loop(clf: Classifier, opts: InferOptions, summary: Summary, emit, collect=None,
+                 report: Callable[[str], None] | None = None) -> LiveLoop:
+    """`loop(hook, gate)` runs every source of `opts` on its own thread through the live loop (run_live), `hook`
+    and `gate` on each (edge.serve: its hub and the event core; edge.actions: the pause switch). -> `summary`,
     the sum of all sources, each source's own in `summary.parts`. A source's failure stops the others and
     is raised again here."""
     found = check_several(opts)
+    sensor_network(clf, SEVERAL, report)  # the imx500 artifact runs on one AI Camera's sensor: refused here
     emit = locked(emit)
 
-    def loop(hook: Hook = lambda sink: sink) -> Summary:
+    def loop(hook: Hook = unchanged, gate: Frames = unchanged) -> Summary:
         if report is not None:
             report("sources: " + ", ".join(f"{s.name}={s.spec}" for s in found) + " (one model, a thread each)")
         runs = [SourceRun(s, replace(opts, source=s.spec, sources=[s.spec]), Summary(source=live_health(s.kind, s.spec)))
@@ -160,15 +160,8 @@ def several_loop(clf: Classifier, opts: InferOptions, summary: Summary, emit, co
 
         def run_one(run: SourceRun) -> None:
             try:
-                run.summary.started = time.perf_counter()
-                frames, close = live_frames(run.opts, run.source.kind, run.summary.source)
-                try:
-                    named = named_frames(frames, run.source.name, stop)
-                    pipeline.run_frames(model, gate(named) if gate else named, k=opts.top_k, emit=emit,
-                                        summary=run.summary, on_frame=hook(collect.frame_hook(None) if collect else None))
-                finally:
-                    run.summary.stop()
-                    close()
+                run_live(model, run.opts, run.source.kind, run.summary, emit, hook=hook, collect=collect,
+                         gate=lambda frames: gate(named_frames(frames, run.source.name, stop)))
             except BaseException as exc:  # noqa: BLE001 - raised again by loop(), in the caller's thread
                 errors.append(exc)
                 stop.set()
@@ -208,8 +201,3 @@ def add_up(summary: Summary, runs: list[SourceRun]) -> None:
     if summary.ended is None:
         summary.stop()
 
-
-def run_several(clf: Classifier, opts: InferOptions, kind: str, summary: Summary, emit, on_error=None,
-                collect=None, report=None) -> Summary:
-    """What run_infer runs for several sources without --serve or actions (run_source's arguments)."""
-    return several_loop(clf, opts, summary, emit, collect, report=report)()

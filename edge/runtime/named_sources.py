@@ -17,7 +17,6 @@ from edge.errors import EdgeError
 SEVERAL = "several"  # the kind run_infer hands on for several sources (or one named source)
 NAMED = re.compile(r"([a-z0-9_-]+)=(.+)")
 RESERVED = ("live", "api")  # the metrics label values of a single live source and of the HTTP API
-LIVE = ("video", "camera", "picamera")  # the kinds several sources can be: each is a stream of frames
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,14 @@ def is_several(specs) -> bool:
 def named_sources(specs) -> list[NamedSource]:
     """The SOURCE arguments as named live sources; one line for a name given twice, a reserved name, or a
     source that is not a stream of frames (photos, folders and stdin run one at a time)."""
-    from edge.runtime.sources import classify_spec
+    from edge.runtime.sources import LIVE_KINDS, classify_spec
 
     out: list[NamedSource] = []
     for index, text in enumerate(specs):
         name, spec = split_name(text)
         name = name if name is not None else str(index)
         kind = classify_spec(spec)
-        if kind not in LIVE:
+        if kind not in LIVE_KINDS:  # each a stream of frames
             raise EdgeError(f"{spec}: several sources are cameras, 'picam', videos or stream URLs; {kind} "
                             f"{'is' if kind == 'stdin' else 'are'} classified one SOURCE at a time: edge-infer MODEL {spec}")
         if name in RESERVED:

@@ -21,20 +21,21 @@ class Preprocessor:
     """Callable turning an RGB PIL image into one model input (C,H,W or H,W,C float32)."""
 
     def __init__(self, manifest: Manifest):
-        self.resize_size = manifest.resize_size
-        self.crop_size = manifest.crop_size
-        self.filter = _FILTERS[manifest.interpolation]
-        self.decode_side = manifest.decode_side  # None: decode fully; else a JPEG's draft keeps this short side
+        pre = manifest.preprocessing
+        self.resize_size = pre.resize_size
+        self.crop_size = pre.crop_size
+        self.filter = _FILTERS[pre.interpolation]
+        self.decode_side = pre.decode_side  # None: decode fully; else a JPEG's draft keeps this short side
         order = [2, 1, 0] if manifest.channel_order == "BGR" else [0, 1, 2]
         self.order = order
         self.nchw = manifest.layout == "NCHW"
         # Fold /255, mean and std into one multiply-add: x * scale + shift.
-        std = np.asarray(manifest.std, dtype=np.float32)[order]
+        std = np.asarray(pre.std, dtype=np.float32)[order]
         shape = (3, 1, 1) if self.nchw else (1, 1, 3)
         self.scale = (1.0 / (255.0 * std)).astype(np.float32).reshape(shape)
-        self.shift = (-np.asarray(manifest.mean, dtype=np.float32)[order] / std).astype(np.float32).reshape(shape)
+        self.shift = (-np.asarray(pre.mean, dtype=np.float32)[order] / std).astype(np.float32).reshape(shape)
         # Video and camera frames: the manifest's frame path (edge.runtime.live_preprocess); photos never take it.
-        self.live = LiveResizer(manifest) if manifest.frame_preprocess == "live" else None
+        self.live = LiveResizer(manifest) if manifest.preprocessing.frame_preprocess == "live" else None
 
     def load(self, source, name: str | None = None) -> Image.Image:
         """Decode a file or bytes as the manifest says (the same decode training saw)."""

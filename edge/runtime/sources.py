@@ -19,6 +19,7 @@ from edge.runtime.picam_streams import granted_size, picam_streams
 from edge.runtime.walk import glob_files, walk_files
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+LIVE_KINDS = ("video", "camera", "picamera")  # the kinds of classify_spec read frame by frame (the live loop)
 
 
 @dataclass

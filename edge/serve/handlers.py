@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import platform
+from dataclasses import asdict
 from functools import lru_cache
 
+from edge.runtime.backends import runtime_library_versions
 from edge.runtime.updates.files import model_version
 from edge.serve.bodies import check_length, json_line, parse_k, read_body, stream_slot
 from edge.serve.errors import HttpError
@@ -117,27 +119,27 @@ def describe(parts: Parts) -> dict:
     clf, m, o = parts.clf, parts.clf.manifest, parts.options
     return {
         "labels": list(clf.labels),
-        "preprocessing": {"resize_size": m.resize_size, "crop_size": m.crop_size, "interpolation": m.interpolation,
-                          "mean": list(m.mean), "std": list(m.std), "channel_order": m.channel_order,
-                          "layout": m.layout, "temperature": m.temperature},
+        "preprocessing": {**asdict(m.preprocessing), "channel_order": m.channel_order, "layout": m.layout,
+                          "temperature": m.temperature},  # every field the manifest has: decode and frame path too
         "artifact": clf.path.name, "arch": m.arch, "backend": clf.backend.name, "precision": m.precision,
         "threads": clf.backend.threads, "unknown_threshold": clf.threshold,
         "unknown_score": m.unknown.score if clf.threshold is not None else None,
-        "versions": versions(clf.backend.name), "live": parts.hub.has_source, "sources": source_names(parts.hub),
+        "versions": versions(), "live": parts.hub.has_source, "sources": source_names(parts.hub),
         "model_version": model_version(clf),  # the manifest's source_sha256[:12]; changes when an update lands
         "limits": {"max_body_mb": o.max_body_mb, "queue": o.queue, "batch": o.batch, "top_k": o.top_k,
                    "request_timeout_s": o.request_timeout_s, "stream_fps": 1.0 / parts.hub.stream_period},
     }
 
 
-@lru_cache(maxsize=4)
-def versions(backend: str) -> dict:
+@lru_cache(maxsize=1)
+def versions() -> dict:
+    """edge's and Python's versions, every runtime backend's library installed here, and the server's libraries."""
     from importlib.metadata import PackageNotFoundError, version
 
     from edge import __version__
 
-    out = {"edge": __version__, "python": platform.python_version()}
-    for dist in ("onnxruntime", "openvino", "numpy", "pillow", "starlette", "uvicorn"):
+    out = {"edge": __version__, "python": platform.python_version(), **runtime_library_versions()}
+    for dist in ("numpy", "pillow", "starlette", "uvicorn"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

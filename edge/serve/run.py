@@ -11,12 +11,11 @@ from edge.actions.events import Events
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier
 from edge.runtime.options import require_installed
+from edge.runtime.source_run import LiveLoop
+from edge.runtime.sources import LIVE_KINDS
 from edge.serve.hub_group import HubGroup
 from edge.serve.live import LiveHub, SourceStopped
 from edge.serve.options import ServeOptions
-
-LIVE_KINDS = ("camera", "picamera", "video")
-SourceLoop = Callable[[Callable], object]  # loop(hook) runs the source with on_frame=hook(its own sink) -> Summary
 
 
 def require_extra() -> None:
@@ -32,7 +31,7 @@ def check_live(kind: str | None, source: str | None) -> None:
 class SourceThread:
     """Runs the source loop; a failure stops the server and is raised again from the main thread."""
 
-    def __init__(self, loop: SourceLoop, hub: LiveHub, report, stop_server: Callable[[], None]):
+    def __init__(self, loop: LiveLoop, hub: LiveHub, report, stop_server: Callable[[], None]):
         self.loop, self.hub, self.report, self.stop_server = loop, hub, report, stop_server
         self.error: EdgeError | None = None
         self.thread = threading.Thread(target=self._run, name="edge-source", daemon=True)
@@ -79,7 +78,7 @@ def start_events(options: ServeOptions, events, metrics, report):
     return events
 
 
-def with_events(source_loop: SourceLoop, events) -> SourceLoop:
+def with_events(source_loop: LiveLoop, events) -> LiveLoop:
     """The source loop with `events` seeing every frame (before the user's --save/--show sink)."""
     return lambda hook: source_loop(lambda sink: hook(events.frame_hook(sink)))
 
@@ -98,7 +97,7 @@ def start_webhook(options: ServeOptions, events, metrics, report):
     return sender
 
 
-def watch(clf: Classifier, options: ServeOptions, source_loop: SourceLoop, report=print, events=None) -> None:
+def watch(clf: Classifier, options: ServeOptions, source_loop: LiveLoop, report=print, events=None) -> None:
     """--on-change / --mqtt without --serve: the source in this thread, the label events out; no HTTP."""
     events = start_events(options, events, None, report)
     try:
@@ -144,7 +143,7 @@ def make_parts(clf: Classifier, options: ServeOptions, has_source: bool):
 class Service:
     """The server and the source thread; `run()` blocks until `stop()`, Ctrl-C or SIGTERM."""
 
-    def __init__(self, clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print,
+    def __init__(self, clf: Classifier, options: ServeOptions, source_loop: LiveLoop | None = None, report=print,
                  events=None, health=None):
         from edge.serve.app import build_app
 
@@ -190,7 +189,7 @@ class Service:
             raise self.source.error
 
 
-def serve(clf: Classifier, options: ServeOptions, source_loop: SourceLoop | None = None, report=print,
+def serve(clf: Classifier, options: ServeOptions, source_loop: LiveLoop | None = None, report=print,
           events=None, health=None) -> None:
     """Serve the page and the API until Ctrl-C / SIGTERM, running `source_loop` (if any) on a thread."""
     Service(clf, options, source_loop, report, events, health).run()

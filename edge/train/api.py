@@ -14,10 +14,11 @@ from torch import nn
 from edge.errors import EdgeError
 from edge.hashing import file_sha256
 from edge.manifest import Manifest
+from edge.run_dir import CHECKPOINT_FILE, RunDir
 from edge.train import checkpoint
 from edge.train.data import Split
 
-CHECKPOINT_NAME = checkpoint.CHECKPOINT_NAME
+CHECKPOINT_NAME = CHECKPOINT_FILE  # bench compares an export's source_sha256 with this file's hash
 
 
 @dataclass
@@ -26,13 +27,14 @@ class LoadedRun:
     manifest: Manifest  # source_sha256 = the checkpoint file's hash
     split: Split  # the labelled photos, paths resolved (and checked) against the data folder
     checkpoint: Path
+    held_out: bool  # the split's val photos stayed out of the deployed model: accuracy on them is honest
     # model returns (logits, unknown_score) when the run has class means (manifest.unknown set)
 
 
 def load_split(run_dir: Path, data_override: Path | None = None) -> Split:
-    path = run_dir / "split.json"
+    path = RunDir(run_dir).split_path
     if not path.is_file():
-        raise EdgeError(f"{run_dir}: no split.json; pass a run folder written by `edge train`")
+        raise EdgeError(f"{run_dir}: no {path.name}; pass a run folder written by `edge train`")
     split = Split.load(path, data_override)
     missing = [s.path for s in split.val[:1] + split.train[:1] if not s.path.is_file()]
     if missing:
@@ -52,7 +54,14 @@ def load_run(path: str | Path, data: Path | None = None) -> LoadedRun:
         from edge.train.zoo import get_entry
 
         model = OpenSetModel.from_checkpoint(model, get_entry(manifest.arch).head_path, payload) or model
-    return LoadedRun(model, manifest, split, payload["path"])
+    return LoadedRun(model, manifest, split, payload["path"], held_out(payload["path"].parent, manifest))
+
+
+def held_out(run_dir: Path, manifest: Manifest) -> bool:
+    """Whether the split's val photos stayed out of the deployed model, as train wrote in metrics.json; runs
+    from before it did: only a fine-tune kept them out (a cached-feature head was refit on every photo)."""
+    written = (RunDir(run_dir).metrics() or {}).get("held_out")
+    return written if isinstance(written, bool) else manifest.metrics.get("strategy") == "finetune"
 
 
 def load_zoo(name: str, weights: Path | None = None) -> tuple[nn.Module, Manifest]:

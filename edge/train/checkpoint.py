@@ -11,9 +11,7 @@ from torch import nn
 from edge.atomic import atomic_path
 from edge.errors import EdgeError
 from edge.manifest import Manifest
-
-CHECKPOINT_NAME = "checkpoint.pt"  # the deployed model (last epoch, or the head refit on every photo): what export uses
-LAST_NAME = "last.pt"  # latest epoch with optimizer state: what --resume uses
+from edge.run_dir import RunDir
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -36,7 +34,7 @@ def load(path: str | Path) -> dict[str, Any]:
     """A checkpoint dict; a run folder is accepted and resolved to its checkpoint.pt."""
     path = Path(path)
     if path.is_dir():
-        path = path / CHECKPOINT_NAME
+        path = RunDir(path).checkpoint_path
     if not path.is_file():
         raise EdgeError(f"{path}: checkpoint not found; pass a run folder written by `edge train`")
     try:

@@ -22,7 +22,8 @@ def imagenet_labels() -> list[str]:
 def classify_imagenet(image: Path, model_name: str, weights: Path | None, top_k: int = 5) -> list[tuple[str, float]]:
     entry = imagenet_entry(model_name)
     model = build_imagenet_model(entry, pretrained=True, weights=weights).eval()
-    x = val_transform(entry.preprocessing)(load_rgb(image)).unsqueeze(0)
+    pre = entry.preprocessing  # decoded as `edge export zoo:NAME` then edge-infer would: the same manifest
+    x = val_transform(pre)(load_rgb(image, min_side=pre.decode_side)).unsqueeze(0)
     probs = model(x).softmax(1)[0]
     values, indices = probs.topk(top_k)
     labels = imagenet_labels()

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Optional
-
-import typer
-
-from edge.cli_options import command, config_parameters
+from edge.cli_options import command
 from edge.cli_support import clean_errors, make_console
-from edge.train.config import TrainConfig
-from edge.train.request import TrainRequest, train_from_request
+from edge.train.request import ClassifyOptions, TrainRequest, train_from_request
 
 console = make_console()
 
@@ -35,16 +29,7 @@ def run_train(req: TrainRequest) -> None:
         console.print(f"[bold green]done[/]: strategy {result.strategy}, {result.seconds:.0f} s -> {result.out}")
 
 
-train = clean_errors(command(TrainRequest, run_train, extra=config_parameters(TrainConfig), rest="settings"))
-
-
-@clean_errors
-def classify(
-    image: Annotated[Path, typer.Argument(help="A photo.", metavar="IMAGE")],
-    model: Annotated[str, typer.Option(help="Zoo model name.")] = "efficientnet_lite0",
-    weights: Annotated[Optional[Path], typer.Option(help="Local ImageNet state dict.")] = None,
-    top_k: Annotated[int, typer.Option(help="How many labels.")] = 5,
-) -> None:
+def run_classify(opts: ClassifyOptions) -> None:
     """Print the top ImageNet labels of a photo with probabilities (checks a zoo model and its weights).
 
     Example:
@@ -53,5 +38,9 @@ def classify(
     """
     from edge.train.classify import classify_imagenet
 
-    for label, prob in classify_imagenet(image, model, weights, top_k):
+    for label, prob in classify_imagenet(opts.image, model_name=opts.model, weights=opts.weights, top_k=opts.top_k):
         console.print(f"{prob:7.2%}  {label}")
+
+
+train = clean_errors(command(TrainRequest, run_train))
+classify = clean_errors(command(ClassifyOptions, run_classify))

@@ -12,71 +12,81 @@ try:  # Python 3.11+
 except ImportError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib
 
+from edge.cli_options import opt, overrides
 from edge.errors import EdgeError, did_you_mean
 
 STRATEGIES = ("auto", "feature-extract", "finetune")
 UNKNOWN_SCORES = ("cosine", "cosine+softmax")  # edge.train.openset.SCORES holds what each computes
 
 
-def _flag(default: Any, help: str, flag: str | None = None) -> Any:
-    """A config field that is also an `edge train` flag (its help text; `flag`: e.g. "--pretrained/--no-pretrained")."""
-    return field(default=default, metadata={"help": help, "flag": flag})
-
-
-# Every setting is one field here: its default, its config-file key and its `edge train --flag` (the help
-# text is in the field). Fields without help (data, more_data, out) are the command's arguments.
+# Every setting is one field here: its default, its config-file key and its `edge train --flag` (the
+# metadata: help text and flag, edge.cli_options). Fields without metadata (data, more_data, out) are
+# the command's arguments; TrainFlags, below, is every flag as an override of the config file.
 @dataclass(frozen=True)
 class TrainConfig:
     data: str = ""
     more_data: tuple[str, ...] = ()  # further data folders merged by class name (edge train DATA MORE...)
     out: str = "runs/latest"
-    model: str = _flag("efficientnet_lite0", "Zoo model name (efficientnet_lite0/1/2, mobilenet_v3_*, ...); "
-                       "backbones joined by + make one model (efficientnet_lite0+efficientnet_lite1).")
-    strategy: str = _flag("auto", "auto | feature-extract | finetune.")
-    epochs: int | None = _flag(None, "SGD epochs (None: finetune 15, uncached head 10).")
+    model: str = field(default="efficientnet_lite0", metadata=opt(
+        "Zoo model name (efficientnet_lite0/1/2, mobilenet_v3_*, ...); backbones joined by + make one model "
+        "(efficientnet_lite0+efficientnet_lite1)."))
+    strategy: str = field(default="auto", metadata=opt("auto | feature-extract | finetune."))
+    epochs: int | None = field(default=None, metadata=opt("SGD epochs (None: finetune 15, uncached head 10)."))
     # 0 by default: on flowers5 augmented views cost 2/3 of the run and changed no estimate.
-    feature_views: int = _flag(0, "Augmented views per photo for the cached-feature head (CV tries 0 and N).")
-    cv_folds: int = _flag(5, "Cross-validation folds for the head setting and for the accuracy estimate.")
-    unknown_keep: float = _flag(0.95, "Share of held-out in-class photos the 'unknown' threshold keeps.")
-    unknown_score: str = _flag("cosine", "cosine | cosine+softmax ('unknown' score: +softmax catches look-alikes "
-                               "of the classes better, far-away images worse).")
-    cache_features: bool = _flag(True, "Feature-extract: cross-validated linear head on cached features (off: run "
-                                 "the frozen backbone every epoch).", "--cache-features/--no-cache-features")
-    batch_size: int = _flag(32, "Batch size.")
-    lr_backbone: float = _flag(1e-5, "AdamW base LR of the backbone (OneCycle starts from max_lr / div_factor).")
-    lr_head: float = _flag(1e-3, "AdamW base LR of the head.")
-    max_lr_backbone: float = _flag(1e-4, "OneCycle peak LR of the backbone.")
-    max_lr_head: float = _flag(1e-2, "OneCycle peak LR of the head.")
-    weight_decay: float = _flag(1e-4, "AdamW weight decay.")
-    label_smoothing: float = _flag(0.1, "Cross-entropy label smoothing.")
-    dropout: float = _flag(0.2, "Dropout before the new Linear head.")
-    min_scale: float = _flag(0.6, "RandomResizedCrop scale lower bound.")
-    jitter: float = _flag(0.3, "ColorJitter brightness/contrast/saturation.")
-    val_fraction: float = _flag(0.2, "Held-out fraction per class (finetune).")
-    seed: int = _flag(0, "Seed for split, folds, init and augmentation.")
-    device: str = _flag("auto", "auto | cpu | cuda.")
-    amp: bool = _flag(True, "CUDA only: bf16 where supported, else fp16 with a grad scaler.", "--amp/--no-amp")
-    channels_last: bool = _flag(True, "NHWC memory format (faster convs on CUDA and on x86: 1.8x fwd+bwd measured).",
-                                "--channels-last/--no-channels-last")
-    freeze_bn: bool = _flag(True, "Fine-tune with BatchNorm statistics frozen (affine parameters still train).",
-                            "--freeze-bn/--no-freeze-bn")
-    num_workers: int = _flag(-1, "DataLoader workers (-1: sized to the machine).")
-    pretrained: bool = _flag(True, "ImageNet weights (--no-pretrained: random init).", "--pretrained/--no-pretrained")
-    weights: str | None = _flag(None, "Local ImageNet state dict for the backbone, instead of the download.")
-    image_size: int | None = _flag(None, "Input size override (crop); resize keeps the ratio.")
+    feature_views: int = field(default=0, metadata=opt(
+        "Augmented views per photo for the cached-feature head (CV tries 0 and N)."))
+    cv_folds: int = field(default=5, metadata=opt(
+        "Cross-validation folds for the head setting and for the accuracy estimate."))
+    unknown_keep: float = field(default=0.95, metadata=opt(
+        "Share of held-out in-class photos the 'unknown' threshold keeps."))
+    unknown_score: str = field(default="cosine", metadata=opt(
+        "cosine | cosine+softmax ('unknown' score: +softmax catches look-alikes of the classes better, "
+        "far-away images worse)."))
+    cache_features: bool = field(default=True, metadata=opt(
+        "Feature-extract: cross-validated linear head on cached features (off: run the frozen backbone every "
+        "epoch).", "--cache-features/--no-cache-features"))
+    batch_size: int = field(default=32, metadata=opt("Batch size."))
+    lr_backbone: float = field(default=1e-5, metadata=opt(
+        "AdamW base LR of the backbone (OneCycle starts from max_lr / div_factor)."))
+    lr_head: float = field(default=1e-3, metadata=opt("AdamW base LR of the head."))
+    max_lr_backbone: float = field(default=1e-4, metadata=opt("OneCycle peak LR of the backbone."))
+    max_lr_head: float = field(default=1e-2, metadata=opt("OneCycle peak LR of the head."))
+    weight_decay: float = field(default=1e-4, metadata=opt("AdamW weight decay."))
+    label_smoothing: float = field(default=0.1, metadata=opt("Cross-entropy label smoothing."))
+    dropout: float = field(default=0.2, metadata=opt("Dropout before the new Linear head."))
+    min_scale: float = field(default=0.6, metadata=opt("RandomResizedCrop scale lower bound."))
+    jitter: float = field(default=0.3, metadata=opt("ColorJitter brightness/contrast/saturation."))
+    val_fraction: float = field(default=0.2, metadata=opt("Held-out fraction per class (finetune)."))
+    seed: int = field(default=0, metadata=opt("Seed for split, folds, init and augmentation."))
+    device: str = field(default="auto", metadata=opt("auto | cpu | cuda."))
+    amp: bool = field(default=True, metadata=opt(
+        "CUDA only: bf16 where supported, else fp16 with a grad scaler.", "--amp/--no-amp"))
+    channels_last: bool = field(default=True, metadata=opt(
+        "NHWC memory format (faster convs on CUDA and on x86: 1.8x fwd+bwd measured).",
+        "--channels-last/--no-channels-last"))
+    freeze_bn: bool = field(default=True, metadata=opt(
+        "Fine-tune with BatchNorm statistics frozen (affine parameters still train).", "--freeze-bn/--no-freeze-bn"))
+    num_workers: int = field(default=-1, metadata=opt("DataLoader workers (-1: sized to the machine)."))
+    pretrained: bool = field(default=True, metadata=opt(
+        "ImageNet weights (--no-pretrained: random init).", "--pretrained/--no-pretrained"))
+    weights: str | None = field(default=None, metadata=opt(
+        "Local ImageNet state dict for the backbone, instead of the download."))
+    image_size: int | None = field(default=None, metadata=opt("Input size override (crop); resize keeps the ratio."))
     # Recipe choice (edge.train.recipes): 1: --model alone, as before; above 1, every recipe of `recipes`
     # within it is compared to --model on the same folds.
-    max_cost: float = _flag(1.0, "Budget in EfficientNet-Lite0 FLOPs: above 1, auto compares the recipes within it "
-                            "on the same folds (e.g. 3).")
-    target_device: str = _flag("", "Device profile whose budget is --max-cost (edge devices list).")
-    recipes: str = _flag("efficientnet_lite0,efficientnet_lite1,efficientnet_lite2,efficientnet_lite0+efficientnet_lite1,"
+    max_cost: float = field(default=1.0, metadata=opt(
+        "Budget in EfficientNet-Lite0 FLOPs: above 1, auto compares the recipes within it on the same folds (e.g. 3)."))
+    target_device: str = field(default="", metadata=opt("Device profile whose budget is --max-cost (edge devices list)."))
+    recipes: str = field(default="efficientnet_lite0,efficientnet_lite1,efficientnet_lite2,efficientnet_lite0+efficientnet_lite1,"
                          "efficientnet_lite0+efficientnet_lite2,efficientnet_lite1+efficientnet_lite2,"
                          "efficientnet_lite0+efficientnet_lite1+efficientnet_lite2",
-                         "Candidate recipes for --max-cost, comma-separated.")
-    feature_cache: bool = _flag(True, "Keep each photo's features in ~/.cache/edge/features ($EDGE_CACHE/features): "
-                                "a retrain or --resume computes only new photos.", "--feature-cache/--no-feature-cache")
-    unknown_as_class: bool = _flag(False, "Train an unknown/ folder as a class (off: it is left out, as the model "
-                                   "has its own 'unknown').", "--unknown-as-class/--no-unknown-as-class")
+                         metadata=opt("Candidate recipes for --max-cost, comma-separated."))
+    feature_cache: bool = field(default=True, metadata=opt(
+        "Keep each photo's features in ~/.cache/edge/features ($EDGE_CACHE/features): a retrain or --resume "
+        "computes only new photos.", "--feature-cache/--no-feature-cache"))
+    unknown_as_class: bool = field(default=False, metadata=opt(
+        "Train an unknown/ folder as a class (off: it is left out, as the model has its own 'unknown').",
+        "--unknown-as-class/--no-unknown-as-class"))
 
     def validate(self) -> TrainConfig:
         _check_types(self)
@@ -107,6 +117,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Every setting of TrainConfig as an `edge train` flag that overrides the config file: None when not given.
+TrainFlags = overrides(TrainConfig, "TrainFlags")
 
 
 def _accepts(hint: str, value: Any) -> bool:

@@ -17,7 +17,7 @@ from edge.train.data import Sample
 
 class ImageDataset(Dataset):
     def __init__(self, samples: Sequence[Sample], transform: Callable, cache: bool = True, *, min_side: int | None):
-        """`min_side`: the run manifest's `decode_side` (required, so no loader decodes unlike the runtime)."""
+        """`min_side`: the run's `preprocessing.decode_side` (required, so no loader decodes unlike the runtime)."""
         self.samples = list(samples)
         self.transform = transform
         self.min_side = min_side

@@ -23,27 +23,36 @@ import torch
 from torchvision.transforms import functional as TF
 
 from edge.atomic import atomic_path
+from edge.preprocessing import Preprocessing
 from edge.train.data import Sample
 from edge.train.datasets import ImageDataset
 from edge.train.device import TrainDevice
 from edge.train.engine import make_loader, progress, to_device
 from edge.train.multi_backbone import Branch
 from edge.train.transforms import val_transform
-from edge.train.zoo import Preprocessing, library_versions
+from edge.train.versions import library_versions
 
 
 @dataclass(frozen=True)
 class BranchKey:
     backbone: str  # zoo name
-    pre: Preprocessing  # the shared input of the recipe's graph
+    pre: Preprocessing  # the shared input of the recipe's graph (and its decode: drafts differ from full decodes)
     size: int  # what the branch resizes that input to (== pre.crop_size: no resize)
-    decode_side: int | None  # the manifest's decode_side: draft-decoded JPEGs differ from full decodes
     weights: str  # "imagenet", or "random-seed<N>" for --no-pretrained
 
     def digest(self) -> str:
-        versions = {k: v for k, v in library_versions().items() if k in ("torch", "torchvision", "timm")}
-        text = json.dumps([asdict(self), versions], sort_keys=True, default=list)
-        return hashlib.sha256(text.encode()).hexdigest()[:20]
+        return key_digest(self)
+
+
+def key_digest(key, *tag: str) -> str:
+    """A cache key's file name: its fields and the libraries' versions. The preprocessing is written as
+    before Preprocessing held `decode` (its fields, `decode_side` beside them), so earlier caches still match."""
+    fields = asdict(key)
+    fields["pre"].pop("decode")
+    fields["decode_side"] = key.pre.decode_side
+    versions = {k: v for k, v in library_versions().items() if k in ("torch", "torchvision", "timm")}
+    text = json.dumps([*tag, fields, versions], sort_keys=True, default=list)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def default_folder() -> Path:
@@ -97,13 +106,13 @@ def _flipped(pre: Preprocessing):
 
 @torch.no_grad()
 def _run(branches: dict[BranchKey, Branch], samples: list[Sample], pre: Preprocessing, dev: TrainDevice,
-         batch_size: int, decode_side: int | None) -> dict[BranchKey, torch.Tensor]:
+         batch_size: int) -> dict[BranchKey, torch.Tensor]:
     """(N, 2, D) per branch: centre and mirrored view, one decode pass per view for every branch."""
     out: dict[BranchKey, list] = {k: [[], []] for k in branches}
     views = (val_transform(pre), _flipped(pre))
     with progress(dev.is_main) as bar:
         for v, transform in enumerate(views):
-            loader = make_loader(ImageDataset(samples, transform, min_side=decode_side), dev, batch_size, False, 0)
+            loader = make_loader(ImageDataset(samples, transform, min_side=pre.decode_side), dev, batch_size, False, 0)
             task = bar.add_task(f"features at {pre.crop_size} px ({'centre' if v == 0 else 'mirrored'}): "
                                 f"{', '.join(k.backbone for k in branches)}", total=len(loader))
             for images, labels in loader:
@@ -120,13 +129,13 @@ def features(cache: FeatureCache, branches: dict[BranchKey, Branch], samples: li
     """(N, 2, D) features per branch key for `samples`, computing only what the cache lacks."""
     groups: dict[tuple, dict[BranchKey, Branch]] = {}
     for key, branch in branches.items():
-        groups.setdefault((key.pre, key.decode_side), {})[key] = branch
-    for (pre, side), group in groups.items():
+        groups.setdefault(key.pre, {})[key] = branch
+    for pre, group in groups.items():
         todo = [i for i, d in enumerate(digests) if any(d not in cache.table(k) for k in group)]
         if todo:
             for module in group.values():
                 module.eval().to(dev.device)
-            computed = _run(group, [samples[i] for i in todo], pre, dev, batch_size, side)
+            computed = _run(group, [samples[i] for i in todo], pre, dev, batch_size)
             for key, values in computed.items():
                 cache.table(key).update({digests[i]: row.clone() for i, row in zip(todo, values)})
                 cache.save(key)

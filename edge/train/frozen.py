@@ -15,26 +15,37 @@ import numpy as np
 import torch
 from torchvision.transforms import functional as TF
 
+from edge.estimate import estimate_fields
 from edge.train import crossval, openset
 from edge.train.config import TrainConfig
+from edge.train.data import Sample
 from edge.train.engine import progress
+from edge.train.evaluation import Evaluation, HeadSelection, RecipeChoice
 from edge.train.models import get_submodule
+from edge.train.oof import frozen_scores
 from edge.train.session import Session
 from edge.train.transforms import val_transform
 
 
 @dataclass
-class FrozenResult:
-    nested: crossval.NestedResult
-    labels: torch.Tensor
-    chosen: crossval.Setting
+class CachedHead:
+    """The cached-feature head as deployed: its setting, how every setting scored, its unknown score."""
+
+    setting: crossval.Setting
     cv_scores: dict  # setting -> plain k-fold accuracy on all photos (selection figures)
     unknown: dict  # the manifest's `unknown`: thresholds from held-out in-class scores
     unknown_tensors: dict  # what the checkpoint keeps to rebuild the score (class means, ...)
+    held_out_scores: torch.Tensor  # each photo's out-of-fold unknown score (oof.json)
+
+
+@dataclass
+class FrozenResult:
+    nested: crossval.NestedResult
+    bank: crossval.FeatureBank
+    head: CachedHead
     folds: int
     extract_seconds: float
     fit_seconds: float
-    held_out_scores: torch.Tensor | None = None  # each photo's out-of-fold unknown score (oof.json)
 
 
 def _flipped(pre):
@@ -65,7 +76,7 @@ def extract_bank(s: Session) -> tuple[crossval.FeatureBank, float]:
 def fit_frozen_head(s: Session) -> FrozenResult:
     """Estimate, choose, refit; the refit head is written into s.model."""
     bank, extract_seconds = extract_bank(s)
-    n, per_class = len(bank.labels), int(np.bincount(bank.labels.numpy()).min())
+    per_class = int(np.bincount(bank.labels.numpy()).min())
     folds = max(2, min(s.cfg.cv_folds, per_class))  # every fold keeps at least one photo of each class
     settings = crossval.grid(s.cfg.feature_views)
     start = time.perf_counter()
@@ -73,16 +84,36 @@ def fit_frozen_head(s: Session) -> FrozenResult:
         task = bar.add_task(f"nested {folds}-fold CV ({len(settings)} head settings)", total=folds + 1)
         nested = crossval.nested(bank, settings, k_outer=folds, k_inner=folds, seed=s.cfg.seed,
                                  progress=lambda: bar.advance(task))
-        chosen, scores = crossval.choose(bank, np.arange(n), settings, folds, s.cfg.seed)
-        bar.advance(task)
-    head = crossval.fit(bank, np.arange(n), chosen)
-    head.load_into(get_submodule(s.model, s.entry.head_path)[-1])
-    unknown, tensors = unknown_threshold(bank, chosen, folds, s.cfg)
-    from edge.train.oof import frozen_scores
+        head = fit_cached_head(s, bank, settings, folds, nested.logits, step=lambda: bar.advance(task))
+    return FrozenResult(nested, bank, head, folds, extract_seconds, time.perf_counter() - start)
 
-    held_out = frozen_scores(bank, folds, s.cfg.seed, nested.logits, tensors)
-    return FrozenResult(nested, bank.labels, chosen, scores, unknown, tensors, folds, extract_seconds,
-                        time.perf_counter() - start, held_out)
+
+def fit_cached_head(s: Session, bank: crossval.FeatureBank, settings: list[crossval.Setting], folds: int,
+                    nested_logits: torch.Tensor, step=None) -> CachedHead:
+    """The one place the cached-feature head is fitted: choose its setting by k-fold CV on every photo, refit
+    that setting on all of them into s.model, and set the unknown threshold from k-fold held-out scores."""
+    everyone = np.arange(len(bank.labels))
+    setting, scores = crossval.choose(bank, everyone, settings, folds, s.cfg.seed)
+    if step is not None:
+        step()
+    crossval.fit(bank, everyone, setting).load_into(get_submodule(s.model, s.entry.head_path)[-1])
+    unknown, tensors = unknown_threshold(bank, setting, folds, s.cfg)
+    return CachedHead(setting, scores, unknown, tensors, frozen_scores(bank, folds, s.cfg.seed, nested_logits, tensors))
+
+
+def cached_evaluation(*, head: CachedHead, labels: torch.Tensor, samples: list[Sample], nested_logits: torch.Tensor,
+                      fold_accuracy: list[float], fold_settings: list[str], method: str,
+                      recipe: RecipeChoice | None = None) -> Evaluation:
+    """The report's input for a cached-feature head: nested-CV predictions of every photo, the head refit on all."""
+    correct = int((nested_logits.argmax(1) == labels).sum())
+    selection = HeadSelection(head_setting=head.setting.describe(), cv_accuracy_by_setting=head.cv_scores,
+                              estimate_fold_accuracy=[round(a, 4) for a in fold_accuracy],
+                              estimate_fold_settings=fold_settings)
+    return Evaluation(logits=nested_logits, labels=labels, samples=samples,
+                      estimate=estimate_fields(correct, len(labels), method),
+                      selection_accuracy=head.cv_scores[selection.head_setting], trained_on_images=len(labels),
+                      held_out=False, head=selection, recipe=recipe, unknown=head.unknown,
+                      checkpoint_extra=head.unknown_tensors, held_out_scores=head.held_out_scores)
 
 
 def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, folds: int,

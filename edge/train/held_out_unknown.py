@@ -18,19 +18,15 @@ from edge.train.transforms import val_transform
 MIN_HELD_OUT = 5  # below this a 5 %-quantile threshold means nothing
 
 
-def unknown_from_split(s: Session) -> tuple[dict, dict]:
-    """(the manifest's `unknown`, the checkpoint's score tensors); both empty when the split is too small."""
-    return held_out_unknown(s)[:2]
-
-
 def held_out_unknown(s: Session) -> tuple[dict, dict, torch.Tensor | None]:
-    """unknown_from_split's pair, and the held-out photos' scores (None without a score)."""
+    """(the manifest's `unknown`, the checkpoint's score tensors, the held-out photos' scores); ({}, {}, None)
+    when the split is too small or there is no score."""
     if len(s.split.val) < MIN_HELD_OUT:
         s.log(f"unknown: no score ({len(s.split.val)} held-out photos; it needs {MIN_HELD_OUT})")
         return {}, {}, None
     common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": s.cfg.batch_size, "views": 1,
               "seed": s.cfg.seed}
-    train_ds = ImageDataset(s.split.train, val_transform(s.pre), min_side=s.manifest.decode_side)
+    train_ds = ImageDataset(s.split.train, val_transform(s.pre), min_side=s.pre.decode_side)
     train = features.extract(ds=train_ds, description="features: training", **common)
     held_out = features.extract(ds=s.val_ds, description="features: held-out", **common)
     with torch.no_grad():

@@ -18,7 +18,7 @@ def holdout_fields(s: Session) -> dict:
     """metrics.json's val_folder_* keys ({} without a val/ folder); the final model, centre crop as deployed."""
     if not s.split.holdout or not s.dev.is_main:
         return {}
-    ds = ImageDataset(s.split.holdout, val_transform(s.pre), min_side=s.manifest.decode_side)
+    ds = ImageDataset(s.split.holdout, val_transform(s.pre), min_side=s.pre.decode_side)
     logits, labels = predict(s.model, make_loader(ds, s.dev, s.cfg.batch_size, False, s.cfg.seed), s.dev)
     correct, total = int((logits.argmax(1) == labels).sum()), len(labels)
     low, high = wilson_interval(correct, total)

@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from edge.errors import EdgeError
+from edge.preprocessing import Preprocessing
 from edge.train.backbones import build_single, get_submodule, set_submodule
-from edge.train.zoo import ModelEntry, Preprocessing, get_entry
+from edge.train.zoo import ModelEntry, get_entry
 
 HEAD_PATH = "classifier"
 

@@ -15,23 +15,14 @@ import torch
 from edge.atomic import write_json
 from edge.train.data import Sample, Split
 
-OOF_FILE = "oof.json"
 SCHEMA = 1
 
 
-def evaluated_samples(split: Split, labels: torch.Tensor) -> list[Sample] | None:
-    """The photos the evaluation predicted, in its order: all of them (nested CV) or the held-out split."""
-    for samples in (split.train + split.val, split.val):
-        if len(samples) == len(labels) and [s.label for s in samples] == labels.tolist():
-            return samples
-    return None
-
-
-def save_oof(out: Path, split: Split, logits: torch.Tensor, labels: torch.Tensor, *, temperature: float,
-             method: str, unknown: dict, scores: torch.Tensor | None) -> Path | None:
-    """Write RUN/oof.json; None (nothing written) when the predictions cannot be matched to photos."""
-    samples = evaluated_samples(split, labels)
-    if samples is None:
+def save_oof(path: Path, split: Split, samples: list[Sample], logits: torch.Tensor, labels: torch.Tensor, *,
+             temperature: float, method: str, unknown: dict, scores: torch.Tensor | None) -> Path | None:
+    """Write RUN/oof.json, one row per photo of `samples` (the evaluation's, in its order: each row keeps the
+    photo's path); None (nothing written) when the predictions and the photos disagree in number or label."""
+    if len(samples) != len(labels) or [s.label for s in samples] != labels.tolist():
         return None
     probs = torch.softmax(logits.float() / temperature, 1).numpy()
     rows = []
@@ -41,7 +32,7 @@ def save_oof(out: Path, split: Split, logits: torch.Tensor, labels: torch.Tensor
         if scores is not None:
             row["score"] = round(float(scores[i]), 6)
         rows.append(row)
-    return write_json(out / OOF_FILE, {
+    return write_json(path, {
         "schema": SCHEMA, "method": method, "root": str(split.root), "classes": list(split.classes),
         "temperature": temperature, "unknown_score": unknown.get("score"),
         "unknown_threshold": unknown.get("threshold"), "photos": rows})

@@ -15,11 +15,11 @@ import torch
 from torch import nn
 
 from edge.errors import EdgeError
-from edge.estimate import estimate_fields
 from edge.hashing import file_sha256
 from edge.train import crossval, feature_cache, multi_backbone, paired, recipes
-from edge.train.evaluation import Evaluation
-from edge.train.models import get_submodule, set_submodule, swap_head
+from edge.train.evaluation import Evaluation, RecipeChoice
+from edge.train.frozen import cached_evaluation, fit_cached_head
+from edge.train.models import set_submodule, swap_head
 from edge.train.session import Session
 from edge.train.zoo import get_entry, manifest_for
 
@@ -47,11 +47,10 @@ def _backbones(names: list[str], s: Session) -> dict[str, tuple[nn.Module, int]]
 def _branches(name: str, s: Session, backbones: dict, weights: str) -> list[tuple]:
     """(cache key, Branch module) per backbone of a recipe, as its graph would run them."""
     pre = recipes.input_preprocessing(name, s.cfg)
-    side = manifest_for(get_entry(name), pre, s.split.classes, "").decode_side
     widest = max(get_entry(p).preprocessing.crop_size for p in recipes.part_names(name))
     out = []
     for part, size in zip(recipes.part_names(name), recipes.branch_sizes(name, s.cfg)):
-        key = feature_cache.BranchKey(part, pre, size, side, weights)
+        key = feature_cache.BranchKey(part, pre, size, weights)
         out.append((key, multi_backbone.make_branch(pre, get_entry(part), backbones[part][0], widest)))
     return out
 
@@ -88,8 +87,9 @@ def deployed_model(name: str, s: Session, backbones: dict) -> nn.Module:
 
 def _adopt(s: Session, name: str, model: nn.Module) -> None:
     """The session now trains `name`: the report, checkpoint and manifest describe it."""
-    s.entry, s.pre, s.model = get_entry(name), recipes.input_preprocessing(name, s.cfg), model
-    s.manifest = manifest_for(s.entry, s.pre, s.split.classes, s.manifest.source_sha256)
+    s.entry, s.model = get_entry(name), model
+    s.manifest = manifest_for(s.entry, recipes.input_preprocessing(name, s.cfg), s.split.classes,
+                              s.manifest.source_sha256)
 
 
 def _compare(banks: dict, costs: dict, budget: float, reference: str, s: Session, folds: int) -> tuple:
@@ -120,11 +120,8 @@ def wanted(s: Session) -> bool:
                                                          or ("+" in cfg.model and cfg.feature_views == 0))
 
 
-def recipe_head(s: Session, timings: dict):
+def recipe_head(s: Session, timings: dict) -> Evaluation:
     """run.frozen_head for a budget above Lite0: choose the recipe by paired CV, then fit it."""
-    from edge.train.frozen import unknown_threshold
-    from edge.train.oof import frozen_scores
-
     cfg, budget = s.cfg, recipes.budget(s.cfg)
     names = recipes.candidates(cfg) if recipes.searching(cfg) else [cfg.model]
     costs = {n: recipes.cost(n, cfg) for n in names}
@@ -145,22 +142,14 @@ def recipe_head(s: Session, timings: dict):
     if rows:
         s.log(f"recipe: {recipes.short(chosen)} ({why})")
     _adopt(s, chosen, deployed_model(chosen, s, backbones))
-    bank, everyone = banks[chosen], np.arange(len(labels))
-    setting, scores = crossval.choose(bank, everyone, crossval.grid(0), folds, cfg.seed)
-    crossval.fit(bank, everyone, setting).load_into(get_submodule(s.model, s.entry.head_path)[-1])
-    unknown, tensors = unknown_threshold(bank, setting, folds, cfg)
+    head = fit_cached_head(s, banks[chosen], crossval.grid(0), folds, nested.logits)
     timings.update(feature_extract_seconds=round(extracted - start, 1),
                    head_fit_seconds=round(time.perf_counter() - extracted, 1))
-    correct = int((nested.logits.argmax(1) == labels).sum())
     method = f"nested {folds}-fold CV" + (f", recipe chosen inside each fold by paired {REPEATS}x{folds}-fold CV"
                                           if rows else "")
-    details = {"head_setting": setting.describe(), "cv_accuracy_by_setting": scores,
-               "estimate_fold_accuracy": [round(a, 4) for a in nested.fold_accuracy],
-               "estimate_fold_settings": nested.fold_settings, "estimate_fold_recipes": nested.fold_recipes,
-               "recipe": chosen, "recipe_reason": why, "recipe_budget_x_lite0": budget, "recipe_menu": menu,
-               "recipe_reference": reference, "recipe_interval": "Nadeau-Bengio corrected resampled t, "
-               f"{REPEATS}x{folds}-fold", "trained_on_images": len(labels)}
-    return Evaluation(logits=nested.logits, labels=labels, estimate=estimate_fields(correct, len(labels), method),
-                      selection_accuracy=scores[setting.describe()], details=details, unknown=unknown,
-                      checkpoint_extra=tensors,
-                      held_out_scores=frozen_scores(bank, folds, cfg.seed, nested.logits, tensors))
+    recipe = RecipeChoice(estimate_fold_recipes=nested.fold_recipes, recipe=chosen, recipe_reason=why,
+                          recipe_budget_x_lite0=budget, recipe_menu=menu, recipe_reference=reference,
+                          recipe_interval=f"Nadeau-Bengio corrected resampled t, {REPEATS}x{folds}-fold")
+    return cached_evaluation(head=head, labels=labels, samples=s.split.train + s.split.val,
+                             nested_logits=nested.logits, fold_accuracy=nested.fold_accuracy,
+                             fold_settings=nested.fold_settings, method=method, recipe=recipe)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 
 from edge.errors import EdgeError
+from edge.preprocessing import Preprocessing
 from edge.train.config import TrainConfig
-from edge.train.zoo import Preprocessing, get_entry
+from edge.train.zoo import get_entry
 
 REFERENCE = ("efficientnet_lite0", 224)  # the unit of --max-cost
 # ONNX INT8 batch-1 p50 on the machine the README's backbone table was measured on (2-core EPYC):
@@ -48,6 +49,7 @@ def candidates(cfg: TrainConfig) -> list[str]:
 
 
 def input_preprocessing(name: str, cfg: TrainConfig) -> Preprocessing:
+    """What a run of zoo model (or recipe) `name` feeds it: the entry's preprocessing, at --image-size if given."""
     pre = get_entry(name).preprocessing
     return pre.at_size(cfg.image_size) if cfg.image_size else pre
 

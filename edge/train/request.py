@@ -1,7 +1,8 @@
-"""What `edge train` is asked to do, and turning that into a run: arguments, file, flags -> TrainConfig.
+"""What `edge train` and `edge classify` are asked to do, and turning a TrainRequest into a run:
+arguments, file, flags -> TrainConfig.
 
-The command line parses into a `TrainRequest` (its flags derive from TrainConfig's fields); tests and
-scripts call `train_from_request` with the same object.
+The command line parses into a `TrainRequest` (its setting flags are TrainConfig's fields, as TrainFlags);
+tests and scripts call `train_from_request` with the same object.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from edge.cli_options import arg, opt
+from edge.cli_options import arg, group, opt
 from edge.errors import EdgeError
-from edge.train.config import TrainConfig, load_config
+from edge.train.config import TrainConfig, TrainFlags, load_config
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +29,15 @@ class TrainRequest:
     force: bool = field(default=False, metadata=opt("Replace an earlier run in --out (never other files).", "--force"))
     verbose: bool = field(default=False, metadata=opt(
         "Also show the libraries' own output (NNCF, ONNX Runtime, torch).", "--verbose"))
-    settings: dict[str, Any] = field(default_factory=dict)  # the TrainConfig flags that were given
+    settings: TrainFlags = field(default_factory=TrainFlags, metadata=group())  # --model, --epochs, ... (None: not given)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifyOptions:
+    image: Path = field(metadata=arg("A photo."))
+    model: str = field(default="efficientnet_lite0", metadata=opt("Zoo model name."))
+    weights: Path | None = field(default=None, metadata=opt("Local ImageNet state dict."))
+    top_k: int = field(default=5, metadata=opt("How many labels."))
 
 
 def resolve_config(req: TrainRequest) -> TrainConfig:
@@ -49,7 +57,7 @@ def resolve_config(req: TrainRequest) -> TrainConfig:
     else:
         out = req.out
     more = tuple(str(p) for p in req.more_data) if req.more_data else None
-    return load_config(req.config, {**req.settings, "data": str(req.data), "out": str(out), "more_data": more})
+    return load_config(req.config, {**req.settings.given(), "data": str(req.data), "out": str(out), "more_data": more})
 
 
 def train_from_request(req: TrainRequest, log: Callable[[str], None]):

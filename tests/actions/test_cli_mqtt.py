@@ -89,7 +89,7 @@ def test_states_follow_the_json_predictions_and_sigterm_says_offline(tiny_export
     assert "homeassistant/binary_sensor/e2e/clip_is_roses/config" in configs
     manifest = json.loads((tiny_export / "manifest.json").read_text())
     attributes = json.loads(recorder.payloads(f"{BASE}/attributes")[-1])
-    assert attributes["model"]["version"] == manifest["source_sha256"][:12] and attributes["state"] == expected[-1]
+    assert attributes["model"]["version"] == manifest["source_sha256"][:12] and attributes["state_label"] == expected[-1]
     assert recorder.payloads(f"{BASE}/snapshot")[-1][:2] == b"\xff\xd8"
 
 

@@ -124,6 +124,43 @@ def test_record_on_a_label_and_a_second_change_within_post_extends_the_clip(tmp_
     assert [e["label"] for e in sidecar(clip)["events"]] == ["b", "b"]
 
 
+def test_a_clip_right_after_another_still_gets_its_whole_pre_roll(tmp_path):
+    """b at 30 (clip 20-49), c at 52: its pre-roll 42-51 lies partly inside the first clip, and is all there."""
+    run_script(tmp_path, ["a"] * 30 + ["b"] * 22 + ["c"] * 40)
+    first, second = sorted(tmp_path.glob("clip-*.mp4"), key=lambda clip: sidecar(clip)["first_frame"])
+    assert numbers(first)[0] in (19, 20, 21)
+    got = numbers(second)
+    assert abs(got[0] - 42) <= 1 and got == list(range(got[0], got[0] + len(got))), got
+
+
+def test_a_roll_over_past_max_clip_length_keeps_the_new_clips_pre_roll(tmp_path, monkeypatch):
+    """MAX_CLIP_S 4 s: b at 10 opens a clip from frame 0; c at 25 would make it 4.5 s long, so a new clip starts
+    there, with its pre-roll from frame 15, frames inside the first clip."""
+    from edge.actions import clip_action
+
+    monkeypatch.setattr(clip_action, "MAX_CLIP_S", 4.0)
+    run_script(tmp_path, ["a"] * 10 + ["b"] * 15 + ["c"] * 40)
+    clips = sorted(tmp_path.glob("clip-*.mp4"), key=lambda clip: sidecar(clip)["first_frame"])
+    assert len(clips) == 2
+    got = numbers(clips[1])
+    assert abs(got[0] - 15) <= 1 and got == list(range(got[0], got[0] + len(got))), got
+
+
+def test_frames_deep_inside_an_open_clip_are_not_encoded_for_the_pre_roll(tmp_path, monkeypatch):
+    """The pre-roll's JPEG costs ~1 ms a 640x480 frame: frames no later clip can reach skip it."""
+    kept = []
+    original = ClipRecorder._keep
+    monkeypatch.setattr(ClipRecorder, "_keep", lambda self, fed: (kept.append(fed.prediction.frame), original(self, fed)))
+    # a change every 15 frames from frame 15 to 105 keeps one clip open to frame 124 (post 2 s = 20 frames);
+    # of the frames inside it, only the last 10 (--pre 1 s) before an end it had are encoded
+    run_script(tmp_path, (["a"] * 15 + ["b"] * 15) * 4 + ["b"] * 30)
+    (clip,) = tmp_path.glob("clip-*.mp4")
+    assert sidecar(clip)["first_frame"] == 5 and sidecar(clip)["last_frame"] == 124
+    inside = [frame for frame in kept if 15 <= frame <= 124]
+    assert set(range(15)) <= set(kept) and set(range(125, 150)) <= set(kept)  # outside a clip: every frame
+    assert len(inside) == 6 * 5 + 10 and all(frame % 15 >= 10 or frame >= 115 for frame in inside), inside
+
+
 def test_a_live_source_counts_in_its_own_clock_and_plays_at_its_measured_rate(tmp_path):
     ticks = iter(np.arange(0, 100, 0.05))  # 20 frames a second
     run_script(tmp_path, ["a"] * 40 + ["b"] * 60, clock=lambda: float(next(ticks)), source="camera:0", video_fps=None)

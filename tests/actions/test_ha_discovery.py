@@ -60,6 +60,21 @@ def test_a_label_named_like_an_entity_does_not_collide():
     assert len({p["unique_id"] for p in found.values()}) == len(found) == 6
 
 
+@pytest.mark.parametrize("pair", [("Cat", "cat"), ("猫", "犬"), ("no person", "no_person")])
+def test_two_binary_labels_that_would_share_one_entity_are_refused(pair):
+    """Home Assistant keeps one entity per unique_id: the second of such a pair would silently replace the first."""
+    from types import SimpleNamespace
+
+    from edge.actions.start import mqtt_config
+    from edge.errors import EdgeError
+    from edge.runtime.options import InferOptions
+
+    clf = SimpleNamespace(manifest=SimpleNamespace(labels=list(pair), arch="a", precision="int8", source_sha256=""))
+    opts = InferOptions(artifact="m.onnx", mqtt="mqtt://127.0.0.1", mqtt_binary=list(pair))
+    with pytest.raises(EdgeError, match=f"--mqtt-binary {pair[0]} and {pair[1]}: both become"):
+        mqtt_config(opts, clf)
+
+
 def test_templates_render_as_home_assistant_would():
     jinja2 = pytest.importorskip("jinja2")  # Home Assistant's templates are Jinja2
     found = configs(binary=('it\'s "odd"',))

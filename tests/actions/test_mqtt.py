@@ -80,8 +80,8 @@ def test_state_sequence_discovery_attributes_snapshot_and_offline(broker, record
         config = json.loads(recorder.payloads(topic)[-1])
         assert config["availability_topic"] == "edge/testpi/availability" and config["device"]["identifiers"]
     attributes = json.loads(recorder.payloads(f"{BASE}/attributes")[-1])
-    assert {"score", "top", "unknown", "fps", "model", "confidence", "state"} <= set(attributes)
-    assert attributes["state"] == "rose" and attributes["model"]["version"] == "0123456789ab"
+    assert {"score", "top", "unknown", "fps", "model", "confidence", "state_label"} <= set(attributes)
+    assert attributes["state_label"] == "rose" and "state" not in attributes and attributes["model"]["version"] == "0123456789ab"
     assert attributes["top"][0] == {"label": "rose", "prob": 0.95} and attributes["confidence"] == 0.95
     import cv2
 

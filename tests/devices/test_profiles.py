@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -57,12 +59,27 @@ def test_cli_list_show_detect():
     assert missing.exit_code == 1 and "unknown device 'toaster'" in missing.output
 
 
-def test_infer_applies_a_device_profile(tiny_export, tiny_data):
-    from edge.cli.infer import app as infer_app
+def test_infer_applies_a_device_profile(tiny_export, tiny_data, monkeypatch):
+    """On an export folder the profile picks the artifact (the first of its formats the folder holds: no
+    tflite here, so onnx-int8) and the thread count (its `threads`, 4). Cores are faked at 16 so 4 is the
+    profile's figure, not this machine's core count, which the runtime's own rule would use."""
+    import json
 
-    result = runner.invoke(infer_app, [str(tiny_export / "model.onnx"), str(tiny_data / "daisy"), "--device",
-                                       "raspberry-pi-4", "--json"])
+    from edge.cli.infer import app as infer_app
+    from edge.devices.profiles import arch_mismatch
+
+    monkeypatch.setattr("edge.devices.profiles.available_cores", lambda: 16)
+    profile = get_profile("raspberry-pi-4")
+    assert profile.threads == 4 and profile.formats.index("onnx-int8") < profile.formats.index("onnx")
+    result = runner.invoke(infer_app, [str(tiny_export), str(tiny_data / "daisy"), "--device", "raspberry-pi-4",
+                                       "--json"])
     assert result.exit_code == 0, result.output
+    assert f"model: {tiny_export / 'model.int8.onnx'} (onnxruntime, int8, 4 threads)" in result.stderr
+    note = arch_mismatch(profile)  # on x86: the Pi's figures apply, its speed does not
+    assert note is None or result.stderr.count(note) == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(Path(r["source"]).name for r in rows) == sorted(p.name for p in (tiny_data / "daisy").iterdir())
+    assert all(r["label"] in ("daisy", "roses", "tulips", "unknown") for r in rows)
 
 
 @pytest.mark.parametrize("name", ["raspberry-pi-4", "raspberry-pi-5", "generic-arm64"])

@@ -26,7 +26,7 @@ def photos():
 
 
 def _check(job, runtime: str, path, max_diff: float | None, min_agreement: float) -> dict:
-    logits = parity.batched(parity.runner(runtime, path, 2), job.val_x)
+    logits = parity.batched(parity.load_backend(runtime, path, 2).run, job.val_x)
     result = parity.compare(logits, job.reference_logits, job.val_y)
     assert logits.shape == job.reference_logits.shape
     assert result["top1_agreement"] >= min_agreement, result
@@ -99,7 +99,7 @@ def test_bias_correction_reduces_the_int8_error(photos, tmp_path):
     assert bias_correction.correct(tmp_path / "pre.onnx", corrected, job.val_x) > 10
 
     def mean_error(path) -> float:
-        logits = parity.batched(parity.runner("onnxruntime", path, 2), job.val_x)
+        logits = parity.batched(parity.load_backend("onnxruntime", path, 2).run, job.val_x)
         return float(np.abs(logits - job.reference_logits).mean())
 
     assert mean_error(corrected) < mean_error(plain)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,11 @@ from edge.export.imx500_graph import sensor_model, to_sensor_input
 from edge.export.job import ExportJob
 from edge.formats import FORMATS, runtime_preference
 from edge.manifest import Manifest
+from edge.preprocessing import Preprocessing
 from edge.train.openset import OpenSetModel
 
-MANIFEST = dict(schema_version=1, arch="tiny", labels=("a", "b", "c"), input_size=(3, 8, 8), resize_size=8, crop_size=8,
-                interpolation="bilinear", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), channel_order="RGB",
+MANIFEST = dict(schema_version=1, arch="tiny", labels=("a", "b", "c"), input_size=(3, 8, 8),
+                preprocessing=Preprocessing(8, 8, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), channel_order="RGB",
                 layout="NCHW", precision="fp32")
 
 
@@ -54,7 +56,8 @@ def test_the_sensor_score_is_the_training_score():
 
 @torch.no_grad()
 def test_another_normalisation_becomes_the_graphs_first_op():
-    manifest = Manifest(**{**MANIFEST, "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)})
+    imagenet = replace(MANIFEST["preprocessing"], mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    manifest = Manifest(**{**MANIFEST, "preprocessing": imagenet})
     model, x = open_set(), torch.randn(4, 3, 8, 8)
     sensor = sensor_model(model, manifest)  # fed the sensor's input: pixel / 127.5 - 1
     fed = torch.from_numpy(to_sensor_input(x.numpy(), manifest))
@@ -153,7 +156,7 @@ def test_a_real_export_is_checked_like_every_format(tiny_run, tmp_path):
     from edge.export.pipeline import export
 
     report = export(source=str(tiny_run), out=tmp_path / "e", formats=["imx500"], calibration_size=6, log=print)
-    row = next(r for r in report["formats"] if r["name"] == "imx500")
+    row = report.row("imx500").to_dict()
     folder = tmp_path / "e" / "imx500"
     assert {"packerOut.zip", "model.onnx", "model_MemoryReport.json", "dnnParams.xml"} <= {p.name for p in folder.iterdir()}
     assert row["memory"]["fits"] and 0 < row["memory"]["utilisation"] < 1

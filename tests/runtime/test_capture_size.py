@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from edge.manifest import SCHEMA_VERSION, Manifest
+from edge.preprocessing import Preprocessing
 from edge.runtime import sources
 from edge.runtime.camera_size import camera_opener, choose_size
 from edge.runtime.capture_size import CaptureRequest, capture_request, smallest_size
@@ -93,8 +94,8 @@ def test_sizes_keep_the_aspect_and_reach_the_resize():
 
 @pytest.mark.parametrize("flag,value", [("show", True), ("save", "x.mp4"), ("serve", "8080"), ("record", "clips")])
 def test_a_view_is_kept_for_show_save_serve_and_record(flag, value):
-    m = Manifest(SCHEMA_VERSION, "x", ("a",), (3, 224, 224), 256, 224, "bicubic", (0.5,) * 3, (0.5,) * 3, "RGB",
-                 "NCHW", "int8", {}, {}, "")
+    m = Manifest(SCHEMA_VERSION, "x", ("a",), (3, 224, 224), Preprocessing(256, 224, "bicubic", (0.5,) * 3, (0.5,) * 3),
+                 "RGB", "NCHW", "int8", {}, {}, "")
     assert capture_request(InferOptions(source="picam"), m) == CaptureRequest(256, view=False)
     assert capture_request(InferOptions(source="picam", **{flag: value}), m) == CaptureRequest(256, view=True)
 
@@ -231,8 +232,9 @@ def color_model(tmp_path):
     """A model that answers the frame's dominant colour (tests/runtime/color_model.py) at a 72/64 manifest."""
     from tests.runtime.color_model import write_color_model
 
-    m = Manifest(SCHEMA_VERSION, "color", ("red", "green", "blue"), (3, 64, 64), 72, 64, "bilinear", (0.5,) * 3,
-                 (0.5,) * 3, "RGB", "NCHW", "fp32", {}, {}, "", frame_preprocess="live")
+    m = Manifest(SCHEMA_VERSION, "color", ("red", "green", "blue"), (3, 64, 64),
+                 Preprocessing(72, 64, "bilinear", (0.5,) * 3, (0.5,) * 3, frame_preprocess="live"), "RGB", "NCHW",
+                 "fp32", {}, {}, "")
     (tmp_path / "export").mkdir()
     (tmp_path / "export" / "manifest.json").write_text(m.to_json())
     return write_color_model(tmp_path / "export", tmp_path / "model")

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.atomic import link_new
 from edge.runtime.classifier import Prediction
-from edge.runtime.collect import DEDUP_BITS, CollectConfig, Collector, default_below, link_new, phash
+from edge.runtime.collect import DEDUP_BITS, CollectConfig, Collector, default_below, phash
 from tests.conftest import FLOWERS
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from edge.errors import EdgeError
 from edge.manifest import SCHEMA_VERSION, Manifest
+from edge.preprocessing import Preprocessing
 from edge.runtime.classifier import as_rgb_image
 from edge.runtime.images import draft_scale, load_rgb
 from edge.runtime.pipeline import _decode_and_preprocess
@@ -22,8 +23,8 @@ RESIZE = 256
 
 
 def manifest(decode: str = "draft", resize: int = RESIZE, crop: int = 224) -> Manifest:
-    return Manifest(SCHEMA_VERSION, "x", ("a", "b"), (3, crop, crop), resize, crop, "bicubic", (0.5,) * 3, (0.5,) * 3,
-                    "RGB", "NCHW", "fp32", {}, {}, "", decode=decode)
+    return Manifest(SCHEMA_VERSION, "x", ("a", "b"), (3, crop, crop),
+                    Preprocessing(resize, crop, "bicubic", (0.5,) * 3, (0.5,) * 3, decode), "RGB", "NCHW", "fp32", {}, {}, "")
 
 
 def photo(width: int = 2048, height: int = 1536, seed: int = 0) -> Image.Image:
@@ -128,10 +129,10 @@ def test_manifest_decode_field_old_and_new():
     old = json.loads(manifest().to_json())
     del old["decode"]  # a manifest written before the field
     loaded = Manifest.from_dict(old)
-    assert loaded.decode == "full" and loaded.decode_side is None  # today's behaviour
+    assert loaded.preprocessing.decode == "full" and loaded.preprocessing.decode_side is None  # today's behaviour
     assert Preprocessor(loaded).decode_side is None
     new = Manifest.from_json(manifest("draft").to_json())
-    assert new.decode == "draft" and new.decode_side == RESIZE
+    assert new.preprocessing.decode == "draft" and new.preprocessing.decode_side == RESIZE
     with pytest.raises(EdgeError, match="'decode' must be one of"):
         Manifest.from_dict({**old, "decode": "fast"})
     with pytest.raises(EdgeError, match="'decode' must be str"):

@@ -108,20 +108,19 @@ def test_the_batcher_runs_frames_waiting_together_in_one_call():
 
 def test_two_videos_at_once_answer_as_each_does_alone(color_model, videos):
     from edge.runtime import Classifier
-    from edge.runtime.multi_source import run_several
-    from edge.runtime.source_run import run_source
+    from edge.runtime.multi_source import several_loop
+    from edge.runtime.source_run import source_loop
     from edge.runtime.timing import Summary
 
     clf = Classifier(color_model, threads=1, spin_wait=False)
     alone = {}
     for name, video in zip(("door", "porch"), videos):
         rows = []
-        run_source(clf, InferOptions(artifact=color_model, source=str(video)), "video", Summary(), rows.append,
-                   lambda *_: None)
+        source_loop(clf, InferOptions(artifact=color_model, source=str(video)), "video", Summary(), rows.append)()
         alone[name] = [(p.frame, p.label, round(p.top[0][1], 4)) for p in rows]
     rows, lines = [], []
     opts = InferOptions(artifact=color_model, sources=[f"door={videos[0]}", f"porch={videos[1]}"])
-    summary = run_several(clf, opts, "several", Summary(), rows.append, report=lines.append)
+    summary = several_loop(clf, opts, Summary(), rows.append, report=lines.append)()
     together = {name: [(p.frame, p.label, round(p.top[0][1], 4)) for p in rows if p.source == name]
                 for name in ("door", "porch")}
     assert together == alone and alone["door"] != alone["porch"]

@@ -150,9 +150,9 @@ def write_video(path: Path, frames: int) -> Path:
     return path
 
 
-def test_watchdog_flows_with_frames_and_stops_when_the_source_blocks(systemd_env, tiny_export, tmp_path):
+def test_watchdog_flows_with_frames_and_stops_when_the_source_blocks(systemd_env, tiny_export, tmp_path, monkeypatch):
     """edge-infer's run: READY at the first frame, pings while a video plays, none once the camera blocks."""
-    from edge.runtime import pipeline
+    from edge.runtime import source_run
     from edge.runtime.infer import run_infer
     from edge.runtime.options import InferOptions
     from edge.runtime.sources import video_frames
@@ -160,20 +160,17 @@ def test_watchdog_flows_with_frames_and_stops_when_the_source_blocks(systemd_env
     video = write_video(tmp_path / "clip.mp4", 40)
     release, last_frame = threading.Event(), [0.0]
 
-    def run(clf, opts, kind, summary, emit, on_error=None, collect=None, **_):
-        def frames():
-            for frame in video_frames(str(video)):
-                time.sleep(0.025)  # a camera at 40 fps: the clip plays for about a second
-                last_frame[0] = time.monotonic()
-                yield frame
-            release.wait(10)  # then the camera delivers nothing, and raises nothing: it blocks
+    def frames():
+        for frame in video_frames(str(video)):
+            time.sleep(0.025)  # a camera at 40 fps: the clip plays for about a second
+            last_frame[0] = time.monotonic()
+            yield frame
+        release.wait(10)  # then the camera delivers nothing, and raises nothing: it blocks
 
-        return pipeline.run_frames(clf, frames(), k=1, emit=emit, summary=summary)
-
+    monkeypatch.setattr(source_run, "live_frames", lambda *_: (frames(), lambda: None))  # the live loop's source
     opts = InferOptions(artifact=tiny_export, source=str(video))
     runner = threading.Thread(target=run_infer, args=(opts,), daemon=True,
-                              kwargs={"artifact": tiny_export / "model.onnx", "threads": 1, "report": lambda _: None,
-                                      "run": run})
+                              kwargs={"artifact": tiny_export / "model.onnx", "threads": 1, "report": lambda _: None})
     runner.start()
     try:
         assert wait_for(lambda: last_frame[0] and time.monotonic() - last_frame[0] > 1.0, 30), "the clip never ended"

@@ -108,10 +108,10 @@ def write_video(path, frames: int = 10, fps: float = 20.0, size=(96, 72)):
 
 
 def video_loop(clf, video, summary=None, **options):
-    """The loop `edge-infer MODEL VIDEO --serve` runs (edge.serve.infer.live_loop), paced as --serve paces files."""
+    """The loop `edge-infer MODEL VIDEO --serve` runs (edge.runtime.source_run.source_loop), paced as --serve paces files."""
     from edge.runtime.options import InferOptions
+    from edge.runtime.source_run import source_loop
     from edge.runtime.timing import Summary
-    from edge.serve.infer import live_loop
 
     opts = InferOptions(artifact=clf.path, source=str(video), serve="0", **options)
-    return live_loop(clf, opts, "video", summary if summary is not None else Summary(), lambda p: None)
+    return source_loop(clf, opts, "video", summary if summary is not None else Summary(), lambda p: None)

@@ -144,7 +144,8 @@ def test_info_healthz_metrics(make_client, clf):
     client, _ = make_client()
     info = client.get("/v1/info").json()
     assert info["labels"] == clf.labels and info["backend"] == "onnxruntime" and info["artifact"] == "model.onnx"
-    assert {"resize_size", "crop_size", "mean", "std", "interpolation"} <= set(info["preprocessing"])
+    fields = {"resize_size", "crop_size", "mean", "std", "interpolation", "decode", "frame_preprocess"}
+    assert fields <= set(info["preprocessing"])
     assert info["live"] is False and "edge" in info["versions"] and "onnxruntime" in info["versions"]
     assert "/" not in info["artifact"]  # no file system paths given away
     health = client.get("/healthz").json()

@@ -27,9 +27,10 @@ def test_train_loader_sees_the_runtime_pixels(tmp_path):
     split = make_split(_phone_dataset(tmp_path / "d"), 0.25, seed=0)
     entry = get_entry("efficientnet_lite0")
     manifest = manifest_for(entry, entry.preprocessing, split.classes, "")
-    assert manifest.decode == "draft" and manifest.decode_side == 256  # what a new run writes
+    pre = manifest.preprocessing
+    assert pre.decode == "draft" and pre.decode_side == 256  # what a new run writes
     samples = split.train + split.val
-    ds = ImageDataset(samples, val_transform(entry.preprocessing), min_side=manifest.decode_side)
+    ds = ImageDataset(samples, val_transform(entry.preprocessing), min_side=pre.decode_side)
     runtime = Preprocessor(manifest)
     drafted = 0
     for i, sample in enumerate(samples):
@@ -48,7 +49,8 @@ def test_every_training_dataset_follows_the_manifest(tmp_path):
     cfg = TrainConfig(data=str(_phone_dataset(tmp_path / "d")), out=str(tmp_path / "run"), model="mobilenet_v3_small",
                       pretrained=False, image_size=64, num_workers=0, device="cpu")
     s = open_session(cfg, resume=False, log=lambda *_: None)
-    assert s.manifest.decode == "draft" and s.manifest.decode_side == s.manifest.resize_size == 73
+    pre = s.manifest.preprocessing
+    assert pre.decode == "draft" and pre.decode_side == pre.resize_size == 73
     assert s.train_ds.min_side == s.val_ds.min_side == 73
     for ds in (s.train_ds, s.val_ds):  # every photo here is at least 4 x 73 px on its short side: drafted
         assert all(ds.image(i).size != Image.open(x.path).size for i, x in enumerate(ds.samples))

@@ -146,9 +146,9 @@ def test_multi_backbone_run_exports_as_one_graph_in_every_format(tmp_path, tiny_
     assert result.metrics["model"] == PAIR and result.metrics["estimate_method"] == "nested 2-fold CV"
     report = export(source=str(tmp_path / "run"), out=tmp_path / "export", formats=["onnx", "onnx-int8", "openvino"],
                     calibration_size=9, log=lambda *_: None)
-    rows = {row["name"]: row for row in report["formats"]}
-    assert rows["onnx"]["top1_agreement"] == 1.0 and rows["openvino"]["top1_agreement"] == 1.0
-    assert rows["onnx"]["max_abs_logit_diff"] < 1e-3 and "onnx-int8" in rows
+    rows = {row.name: row for row in report.formats}
+    assert rows["onnx"].top1_agreement == 1.0 and rows["openvino"].top1_agreement == 1.0
+    assert rows["onnx"].max_abs_logit_diff < 1e-3 and "onnx-int8" in rows
     graph = onnx.load(str(tmp_path / "export" / "model.onnx")).graph
     assert [o.name for o in graph.output] == ["logits", "unknown_score"]
     assert any(node.op_type == "Resize" for node in graph.node)  # the 60 px branch resizes inside the graph

@@ -34,8 +34,8 @@ def test_manifest_matches_the_real_model(tiny_run):
         out = model(torch.zeros(2, *manifest.input_size))
     assert out.shape == (2, len(manifest.labels))
     assert manifest.labels == ("daisy", "roses", "tulips")
-    assert (manifest.crop_size, manifest.resize_size) == (64, 73)
-    assert manifest.mean == (0.485, 0.456, 0.406)  # the zoo's, for mobilenet_v3_small
+    assert (manifest.preprocessing.crop_size, manifest.preprocessing.resize_size) == (64, 73)
+    assert manifest.preprocessing.mean == (0.485, 0.456, 0.406)  # the zoo's, for mobilenet_v3_small
     assert manifest.created_by["torch"] == str(torch.__version__)
     assert len(manifest.source_sha256) == 64
 

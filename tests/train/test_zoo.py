@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from edge.errors import EdgeError
+from edge.preprocessing import NEW_RUN_DECODE, Preprocessing
 from edge.train.models import build_model, get_submodule
 from edge.train.strategy import choose_plan, freeze_backbone, unfreeze_all
-from edge.train.zoo import MODELS, ModelEntry, Preprocessing, get_entry, register_model
+from edge.train.zoo import MODELS, ModelEntry, get_entry, register_model
 
 SMALL = ["efficientnet_lite0", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2", "efficientnet_b0",
          "resnet18"]
@@ -45,7 +46,8 @@ def test_swapped_model_runs_at_its_zoo_size(name):
 
 
 def _library_preprocessing(entry: ModelEntry) -> Preprocessing:
-    """What the weights' own library says they were trained with: timm's pretrained_cfg, torchvision's transforms."""
+    """What the weights' own library says they were trained with: timm's pretrained_cfg, torchvision's transforms.
+    The decode is edge's own (no library has one): every zoo entry, so every new run, drafts."""
     if entry.family == "timm":
         import timm
 
@@ -53,11 +55,13 @@ def _library_preprocessing(entry: ModelEntry) -> Preprocessing:
         crop = cfg.input_size[-1]
         assert cfg.crop_mode == "center"
         # timm's transforms_factory: scale_size = floor(img_size / crop_pct)
-        return Preprocessing(math.floor(crop / cfg.crop_pct), crop, cfg.interpolation, tuple(cfg.mean), tuple(cfg.std))
+        return Preprocessing(math.floor(crop / cfg.crop_pct), crop, cfg.interpolation, tuple(cfg.mean), tuple(cfg.std),
+                             NEW_RUN_DECODE)
     from torchvision.models import get_model_weights
 
     t = get_model_weights(entry.builder_name).DEFAULT.transforms()
-    return Preprocessing(t.resize_size[0], t.crop_size[0], t.interpolation.value, tuple(t.mean), tuple(t.std))
+    return Preprocessing(t.resize_size[0], t.crop_size[0], t.interpolation.value, tuple(t.mean), tuple(t.std),
+                         NEW_RUN_DECODE)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -68,7 +72,7 @@ def test_zoo_preprocessing_is_what_the_weights_library_says(name):
 
 def test_preprocessing_keeps_its_ratio_at_another_size():
     lite0 = get_entry("efficientnet_lite0").preprocessing
-    assert lite0.at_size(112) == Preprocessing(128, 112, "bicubic", (0.5,) * 3, (0.5,) * 3)
+    assert lite0.at_size(112) == Preprocessing(128, 112, "bicubic", (0.5,) * 3, (0.5,) * 3, NEW_RUN_DECODE)
 
 
 def test_freeze_backbone_leaves_only_the_head():

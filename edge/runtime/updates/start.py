@@ -6,12 +6,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from edge.errors import EdgeError
+from edge.runtime.sources import LIVE_KINDS
 from edge.runtime.updates.startup import baseline_record, state_dir
 from edge.runtime.updates.store import VersionStore
 from edge.runtime.updates.swap import SwappableClassifier
 from edge.runtime.updates.updater import Updater, UpdateSettings
-
-LIVE_KINDS = ("video", "camera", "picamera")
 
 
 def settings_for(opts) -> UpdateSettings:
