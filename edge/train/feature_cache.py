@@ -46,9 +46,11 @@ class BranchKey:
 
 def key_digest(key, *tag: str) -> str:
     """A cache key's file name: its fields and the libraries' versions. The preprocessing is written as
-    before Preprocessing held `decode` (its fields, `decode_side` beside them), so earlier caches still match."""
+    before Preprocessing held `decode` (its fields, `decode_side` beside them), so earlier caches still match;
+    its `frame_preprocess` (how live frames are resized) never touches a photo's features."""
     fields = asdict(key)
     fields["pre"].pop("decode")
+    fields["pre"].pop("frame_preprocess")
     fields["decode_side"] = key.pre.decode_side
     versions = {k: v for k, v in library_versions().items() if k in ("torch", "torchvision", "timm")}
     text = json.dumps([*tag, fields, versions], sort_keys=True, default=list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
@@ -99,3 +100,24 @@ def test_the_cache_folder_honours_edge_cache_then_xdg(monkeypatch, tmp_path):
     assert default_folder() == tmp_path / "xdg-cache" / "edge" / "features"  # tests/train/conftest.py
     monkeypatch.setenv("EDGE_CACHE", str(tmp_path / "mine"))
     assert default_folder() == tmp_path / "mine" / "features"
+
+
+def test_the_cache_key_is_the_one_earlier_runs_wrote_and_ignores_the_frame_path():
+    """Caches written before Preprocessing held decode and frame_preprocess must still be found: the key is
+    the old JSON layout (preprocessing's five fields, decode_side beside them), whatever the frame path."""
+    import hashlib
+    import json
+
+    from edge.preprocessing import Preprocessing
+    from edge.train.feature_cache import BranchKey
+    from edge.train.versions import library_versions
+
+    pre = Preprocessing(256, 224, "bicubic", (0.5,) * 3, (0.5,) * 3, decode="draft")
+    versions = {k: v for k, v in library_versions().items() if k in ("torch", "torchvision", "timm")}
+    old_layout = {"backbone": "efficientnet_lite0", "size": 224, "weights": "imagenet", "decode_side": 256,
+                  "pre": {"resize_size": 256, "crop_size": 224, "interpolation": "bicubic", "mean": [0.5] * 3,
+                          "std": [0.5] * 3}}
+    expected = hashlib.sha256(json.dumps([old_layout, versions], sort_keys=True).encode()).hexdigest()[:20]
+    for frames in ("exact", "live"):
+        key = BranchKey("efficientnet_lite0", replace(pre, frame_preprocess=frames), 224, "imagenet")
+        assert key.digest() == expected
