@@ -89,11 +89,6 @@ class ExportReport:
     def row(self, name: str) -> FormatResult | None:
         return next((r for r in self.formats if r.name == name), None)
 
-    @property
-    def data(self) -> dict[str, Any]:
-        """The report as export_report.json holds it."""
-        return self.to_dict()
-
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("formats", "files", "extra")}
         out["formats"] = [r.to_dict() for r in self.formats]

@@ -73,6 +73,10 @@ class Manifest:
         return replace(self, preprocessing=replace(self.preprocessing, **changes))
 
     def with_updates(self, **changes: Any) -> Manifest:
+        """The same manifest with top-level fields changed (preprocessing's: `with_preprocessing`)."""
+        misplaced = sorted(set(changes) & {f.name for f in fields(Preprocessing)})
+        if misplaced:
+            raise TypeError(f"{', '.join(misplaced)}: a preprocessing field; use Manifest.with_preprocessing")
         if "unknown" in changes:  # training hands the held-out thresholds over as a plain dict
             changes["unknown"] = UnknownSpec.from_value(changes["unknown"])
         return replace(self, **changes)

@@ -154,7 +154,7 @@ def measure(args: argparse.Namespace) -> dict:
     base = Classifier(artifact).manifest
     manifests = {name: args.work / f"manifest_{name}.json" for name in ("full", "draft")}
     for name, path in manifests.items():
-        path.write_text(base.with_updates(decode=name).to_json())
+        path.write_text(base.with_preprocessing(decode=name).to_json())
     load = os.getloadavg()
     runs = alternate(artifact, args.work / "photos", manifests, args.rounds, args.work)
     return {"cpu_model": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(),
@@ -165,10 +165,10 @@ def measure(args: argparse.Namespace) -> dict:
             "command": f"edge-infer {artifact} {args.work / 'photos'} --manifest manifest_{{full,draft}}.json "
                        "--json --top-k 1 --summary-json S",
             **summarise(runs),
-            "decode_resize_ms_one_thread": decode_ms(paths[:5], base.resize_size),
-            "draft_scale_of_phone_photos": draft_scale(PHONE, base.resize_size),
+            "decode_resize_ms_one_thread": decode_ms(paths[:5], base.preprocessing.resize_size),
+            "draft_scale_of_phone_photos": draft_scale(PHONE, base.preprocessing.resize_size),
             "agreement_large": agreement(artifact, _folder(args, args.agreement_photos), manifests, args.work),
-            "flowers5": flowers5_changes(args.data, Preprocessor(base.with_updates(decode="draft"))),
+            "flowers5": flowers5_changes(args.data, Preprocessor(base.with_preprocessing(decode="draft"))),
             "runs": {n: [{k: v for k, v in r.items() if k != "labels"} for r in rows] for n, rows in runs.items()}}
 
 

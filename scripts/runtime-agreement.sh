@@ -19,17 +19,16 @@ from edge.runtime.images import load_rgb
 from edge.train import checkpoint
 from edge.train.data import Split
 from edge.train.transforms import val_transform
-from edge.train.zoo import Preprocessing
 run, export, data, out = map(Path, sys.argv[1:])
 payload = checkpoint.load(run)
 m, model = payload["manifest"], checkpoint.rebuild(payload)
-tf = val_transform(Preprocessing(m.resize_size, m.crop_size, m.interpolation, m.mean, m.std))
+tf = val_transform(m.preprocessing)
 val = {str(s.path.resolve()) for s in Split.load(run / "split.json").val}
 rows = {}
 with torch.no_grad():
     for line in (out / "model_onnx.jsonl").read_text().splitlines():
         src = json.loads(line)["source"]
-        rows[src] = m.labels[int(model(tf(load_rgb(src, min_side=m.decode_side))[None]).argmax())]
+        rows[src] = m.labels[int(model(tf(load_rgb(src, min_side=m.preprocessing.decode_side))[None]).argmax())]
 result = {"images": len(rows), "val_images": sum(str(Path(s).resolve()) in val for s in rows)}
 truth = {s: Path(s).parent.name for s in rows}
 def acc(pred, keys): return sum(pred[k] == truth[k] for k in keys) / len(keys)

@@ -48,7 +48,7 @@ def far_images(folder: Path) -> list[Path]:
 
 
 def features(s, samples: list) -> torch.Tensor:
-    ds = ImageDataset(samples, val_transform(s.pre), min_side=s.manifest.decode_side)
+    ds = ImageDataset(samples, val_transform(s.pre), min_side=s.manifest.preprocessing.decode_side)
     return extract(model=s.model, entry=s.entry, ds=ds, dev=s.dev, batch_size=32, views=1, seed=0,
                    description="features").x
 

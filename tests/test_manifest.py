@@ -108,3 +108,12 @@ def test_manifest_without_temperature_loads_and_behaves_as_before(tmp_path):
     assert old.temperature == 1.0
     hot = Manifest.from_json(json.dumps({**data, "temperature": 2}))
     assert hot.temperature == 2.0 and isinstance(hot.temperature, float)
+
+
+def test_preprocessing_changes_go_through_with_preprocessing():
+    m = sample()
+    changed = m.with_preprocessing(decode="draft", frame_preprocess="live")
+    assert changed.preprocessing.decode == "draft" and changed.to_dict()["frame_preprocess"] == "live"
+    assert changed.labels == m.labels and m.preprocessing.decode == "full"
+    with pytest.raises(TypeError, match="decode: a preprocessing field; use Manifest.with_preprocessing"):
+        m.with_updates(decode="draft")

@@ -206,8 +206,8 @@ def test_6_tables_say_agreement_not_accuracy_on_photos_the_head_was_trained_on()
 
 
 def test_13_with_nothing_to_calibrate_every_photo_checks(tiny_run):
-    from edge.export.pipeline import run_source
+    from edge.export.pipeline import load_run_source
 
-    every = run_source(tiny_run, None, calibration_size=0)
-    some = run_source(tiny_run, None, calibration_size=6)
+    every = load_run_source(tiny_run, None, calibration_size=0)
+    some = load_run_source(tiny_run, None, calibration_size=6)
     assert not every.calibration_paths and len(every.check_paths) == len(some.check_paths) + 6

@@ -18,6 +18,7 @@ from edge.export.parity import load_backend, size_mb
 from edge.export_dir import ExportDir
 from edge.formats import FORMATS, ArtifactFormat, slower_than_fp32
 from edge.hashing import file_sha256
+from edge.run_dir import RunDir
 from edge.train import api
 
 PYTORCH = "pytorch"  # eager PyTorch from the run's checkpoint: the reference row, always measured first; not a format
@@ -32,7 +33,7 @@ def _is_stale(run_dir: Path, export_dir: Path) -> bool:
     manifest = ExportDir(export_dir).manifest_path
     if not manifest.is_file():
         return True
-    return read_manifest(manifest).source_sha256 != file_sha256(run_dir / api.CHECKPOINT_NAME)
+    return read_manifest(manifest).source_sha256 != file_sha256(RunDir(run_dir).checkpoint_path)
 
 
 def _export_folders(run_dir: Path, export_dir: Path, names: list[str], force: bool, workdir: Path,
@@ -80,7 +81,7 @@ def _pytorch_entry(run_dir: Path, threads: int) -> Entry:
     from edge.export.torch_backend import TorchBackend
 
     return Entry(PYTORCH, lambda: TorchBackend(api.load_run(run_dir).model, threads).load().run, "fp32",
-                 run_dir / api.CHECKPOINT_NAME)
+                 RunDir(run_dir).checkpoint_path)
 
 
 def _artifact_entry(fmt: ArtifactFormat, folder: Path, threads: int) -> Entry:

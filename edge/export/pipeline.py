@@ -40,7 +40,7 @@ class Source:
     calibration_paths: list[Path]
 
 
-def run_source(path: Path, data: Path | None, calibration_size: int) -> Source:
+def load_run_source(path: Path, data: Path | None, calibration_size: int) -> Source:
     """Calibrate on class-balanced training photos; check on every other labelled photo (all of them
     when nothing is calibrated: `calibration_size` 0)."""
     run = api.load_run(path, data)
@@ -50,7 +50,7 @@ def run_source(path: Path, data: Path | None, calibration_size: int) -> Source:
     return Source(run.model, run.manifest, [s.path for s in check], np.array([s.label for s in check]), calibration)
 
 
-def zoo_source(name: str, data: Path | None, weights: Path | None, calibration_size: int, log) -> Source:
+def load_zoo_source(name: str, data: Path | None, weights: Path | None, calibration_size: int, log) -> Source:
     """A zoo model with its ImageNet head: parity on any photos, no labels."""
     if data is None:
         raise EdgeError(f"exporting zoo:{name} needs --data DIR with a few photos to check and calibrate on")
@@ -127,8 +127,8 @@ def export(*, source: str, out: Path, formats: list[str] | None = None, int8: bo
     with destination_lock(out):
         claim_export_dir(out, force)
         calibration_size = calibration_size if any(f.int8 for f in chosen) else 0  # nothing calibrates: check on all
-        src = (zoo_source(source[4:], data, weights, calibration_size, log) if source.startswith("zoo:")
-               else run_source(Path(source), data, calibration_size))
+        src = (load_zoo_source(source[4:], data, weights, calibration_size, log) if source.startswith("zoo:")
+               else load_run_source(Path(source), data, calibration_size))
         return _write(src, source=source, out=out, chosen=chosen, threads=threads, max_drop=max_drop,
                       fp16_weights=fp16_weights, log=log, started=started)
 

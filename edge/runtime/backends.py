@@ -128,14 +128,16 @@ BACKENDS: dict[str, type[Backend]] = {"onnxruntime": OnnxRuntimeBackend, "openvi
 def runtime_library_versions() -> dict[str, str]:
     """Versions of the backends' libraries installed here, by library name: what /v1/info, bench and the tune
     cache record (a new version may change the fastest artifact)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
 
-    versions = {}
+    versions, providers = {}, None
     for backend in BACKENDS.values():
         try:
             versions[backend.library] = version(backend.library.replace("_", "-"))
-        except PackageNotFoundError:
-            pass
+        except PackageNotFoundError:  # installed under another name (onnxruntime-gpu, onnxruntime-openvino)?
+            providers = packages_distributions() if providers is None else providers
+            for distribution in providers.get(backend.library, ())[:1]:
+                versions[backend.library] = version(distribution)
     return versions
 
 

@@ -99,7 +99,7 @@ class Collector:
     """`offer(prediction, bgr)` on the inference thread; `close()` drains the writer and returns the stats.
     edge-infer hangs it on its hooks: `photo_hook(emit)` for photos, `frame_hook(sink)` for video and camera frames."""
 
-    def __init__(self, cfg: CollectConfig, video_fps: float | None = None, clock=time.monotonic):
+    def __init__(self, cfg: CollectConfig, *, video_fps: float | None = None, clock=time.monotonic):
         self.cfg, self.clock, self.stats = cfg.check(), clock, CollectStats()
         self.video_fps = video_fps  # a video file's rate counts in video time (reproducible); a camera's in wall time
         self._queue: queue.Queue = queue.Queue(QUEUE)
@@ -231,4 +231,4 @@ def start_collecting(opts, clf, kind: str) -> Collector | None:
         from edge.runtime.sources import video_fps
 
         fps = video_fps(opts.source)
-    return Collector(cfg, fps)
+    return Collector(cfg, video_fps=fps)

@@ -128,6 +128,20 @@ def live_loop(clf: Classifier, opts: InferOptions, kind: str | None, summary: Su
     return source_loop(clf, opts, kind, summary, emit, collect, report) if kind in LIVE_KINDS else None
 
 
+def run_source(clf: Classifier, opts: InferOptions, kind: str | None, summary: Summary, emit, collect, report: Report,
+               serve: Serve | None, version) -> None:
+    """The live loop behind `serve` (a server, the label events), the live loop alone, or the photos / stdin."""
+    from edge.runtime.source_run import run_files
+
+    loop = live_loop(clf, opts, kind, summary, emit, collect, report)
+    if serve is not None:
+        serve(clf, opts, kind, summary, loop, report)
+    elif loop is not None:
+        loop()
+    else:
+        run_files(clf, opts, kind, summary, emit, failure_printer(opts.json_lines, report, version), collect, report)
+
+
 def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report: Report = report_stderr,
               serve: Serve | None = None) -> Summary:
     """Classify the source; raise EdgeError when nothing could be classified or a file failed. `serve`: what runs
@@ -151,19 +165,11 @@ def run_infer(opts: InferOptions, *, artifact: Path, threads: int | None, report
     summary = Summary(source=live_health(kind, opts.source))  # a camera/stream/picam's losses and gaps
     emit = watch_predictions(printer(opts.json_lines, version), clf, summary.source)  # systemd: READY, watchdog, STATUS
     from edge.runtime.collect import start_collecting
-    from edge.runtime.source_run import run_files
 
     with stop_on_sigterm():
         collect = start_collecting(opts, clf, kind)  # --collect DIR: a writer thread; None without it
         try:
-            loop = live_loop(clf, opts, kind, summary, emit, collect, report)
-            if serve is not None:
-                serve(clf, opts, kind, summary, loop, report)
-            elif loop is not None:
-                loop()
-            else:
-                run_files(clf, opts, kind, summary, emit, failure_printer(opts.json_lines, report, version), collect,
-                          report)
+            run_source(clf, opts, kind, summary, emit, collect, report, serve, version)
         except KeyboardInterrupt:
             report("interrupted")
         finally:

@@ -14,11 +14,9 @@ from torch import nn
 from edge.errors import EdgeError
 from edge.hashing import file_sha256
 from edge.manifest import Manifest
-from edge.run_dir import CHECKPOINT_FILE, RunDir
+from edge.run_dir import RunDir
 from edge.train import checkpoint
 from edge.train.data import Split
-
-CHECKPOINT_NAME = CHECKPOINT_FILE  # bench compares an export's source_sha256 with this file's hash
 
 
 @dataclass
@@ -60,7 +58,10 @@ def load_run(path: str | Path, data: Path | None = None) -> LoadedRun:
 def held_out(run_dir: Path, manifest: Manifest) -> bool:
     """Whether the split's val photos stayed out of the deployed model, as train wrote in metrics.json; runs
     from before it did: only a fine-tune kept them out (a cached-feature head was refit on every photo)."""
-    written = (RunDir(run_dir).metrics() or {}).get("held_out")
+    try:
+        written = (RunDir(run_dir).metrics() or {}).get("held_out")
+    except EdgeError:  # an unreadable metrics.json must not stop an export: fall back to the old rule
+        written = None
     return written if isinstance(written, bool) else manifest.metrics.get("strategy") == "finetune"
 
 

@@ -75,7 +75,7 @@ def check_complete(folder: Path) -> None:
         report = None
     if report is None:
         raise EdgeError(f"{report_path}: missing or unreadable")
-    table = entries(report.data, str(folder))
+    table = entries({"files": report.files}, str(folder))
     for entry in table.values():
         if entry.path == MANIFEST_FILE or (folder / entry.path).exists():
             entry.check(folder / entry.path, str(folder))
