@@ -63,11 +63,27 @@ class RunDir:
 
     def metrics(self) -> dict[str, Any] | None:
         """metrics.json as written; None when the run has none (unfinished, or only a checkpoint was copied)."""
-        if not self.metrics_path.is_file():
-            return None
+        return read_object(self.metrics_path, "the run's metrics") if self.metrics_path.is_file() else None
+
+    def held_out(self, strategy: str | None) -> bool:
+        """Whether the split's val photos stayed out of the deployed model, as train wrote in metrics.json. Runs
+        from before it did (or with an unreadable one): only a fine-tune (`strategy`) kept them out, a
+        cached-feature head was refit on every photo."""
         try:
-            data = json.loads(self.metrics_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EdgeError(f"{self.metrics_path}: cannot read the run's metrics ({type(exc).__name__}); "
-                            "retrain the run") from None
-        return data if isinstance(data, dict) else None
+            written = (self.metrics() or {}).get("held_out")
+        except EdgeError:  # an unreadable metrics.json must not stop an export or a review
+            written = None
+        return written if isinstance(written, bool) else strategy == "finetune"
+
+
+def read_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object a run wrote (`what` names it in the error); EdgeError when unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EdgeError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EdgeError(f"{path}: {what} is not valid JSON ({type(exc).__name__}); retrain the run") from None
+    if not isinstance(data, dict):
+        raise EdgeError(f"{path}: {what} is not a JSON object; retrain the run")
+    return data

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from edge.atomic import write_json, write_text
+from edge.bench.glass import camera_frame
 from edge.estimate import wilson_interval
 from edge.runtime import Classifier
 from edge.runtime.classifier import as_rgb_image
@@ -37,15 +38,6 @@ from edge.runtime.sources import list_images
 SIZE = (640, 480)
 STAGES = ("today", "exact", "live", "inference")
 LOOP = ("exact_in_loop", "inference_after_exact", "live_in_loop", "inference_after_live")
-
-
-def to_frame(img: Image.Image, size=SIZE, zoom: float = 1.0, at: tuple[float, float] = (0.5, 0.5)) -> np.ndarray:
-    """The largest 4:3 box of the photo (times `zoom`, centred at `at`), resized to a BGR frame."""
-    w, h = img.size
-    bw = min(w, h * size[0] / size[1]) * zoom
-    bh = bw * size[1] / size[0]
-    x0, y0 = (w - bw) * at[0], (h - bh) * at[1]
-    return np.asarray(img.resize(size, Image.BICUBIC, box=(x0, y0, x0 + bw, y0 + bh)))[:, :, ::-1].copy()
 
 
 def at_one_to_one(img: Image.Image, size=SIZE) -> np.ndarray:
@@ -68,7 +60,7 @@ def video_frames(photos: list[Image.Image], path: Path) -> list[np.ndarray]:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, SIZE)
     for img in photos:
         for zoom, at in ((1.0, (0.5, 0.5)), (0.85, (0.0, 0.2)), (0.85, (1.0, 0.8))):
-            writer.write(to_frame(img, zoom=zoom, at=at))
+            writer.write(camera_frame(img, zoom=zoom, at=at))
     writer.release()
     capture, frames = cv2.VideoCapture(str(path)), []
     while True:
@@ -81,7 +73,7 @@ def video_frames(photos: list[Image.Image], path: Path) -> list[np.ndarray]:
 def frame_sets(folder: str, work: Path) -> dict[str, list[np.ndarray]]:
     photos = [load_rgb(p) for p in list_images(folder)]
     return {"photos at their own size": [np.asarray(img)[:, :, ::-1].copy() for img in photos],
-            "640x480 frames": [to_frame(img) for img in photos],
+            "640x480 frames": [camera_frame(img) for img in photos],
             "640x480 frames, photo at 1:1": [at_one_to_one(img) for img in photos],
             "640x480 MP4 frames": video_frames(photos, work / "frames.mp4")}
 
@@ -166,7 +158,7 @@ def edge_infer_video(clfs: dict[str, Classifier], photos: list[Image.Image], wor
     views = ((1.0, (0.5, 0.5)), (0.85, (0.0, 0.2)), (0.85, (1.0, 0.8)), (0.7, (0.5, 0.5)))
     for i in range(1200):
         zoom, at = views[i % 4]
-        writer.write(to_frame(photos[(i // 4) % len(photos)], zoom=zoom, at=at))
+        writer.write(camera_frame(photos[(i // 4) % len(photos)], zoom=zoom, at=at))
     writer.release()
     out = {}
     for name, clf in clfs.items():

@@ -21,7 +21,8 @@ import math
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class ClipConfig:
     max_mb: float = 500.0  # edge's clips in DIR, sidecars included
     video_fps: float | None = None  # a video file's own rate (frame times in video time); None: a live source
     stride: int = 1  # --stride: a video's frames come every stride-th
-    model: dict = field(default_factory=dict)  # arch, precision, version: copied into each sidecar
+    model: Callable[[], dict] = dict  # arch, precision, version ... as they are when a sidecar is written
 
 
 @dataclass
@@ -271,7 +272,7 @@ class ClipRecorder:
                    "event_time": first.time, "start_time": iso(clip.walls[0]), "end_time": iso(clip.walls[-1]),
                    "first_frame": clip.indices[0], "last_frame": clip.indices[-1], "pre_s": self.cfg.pre_s,
                    "post_s": self.cfg.post_s, "record_on": self.cfg.record_on, "complete": complete,
-                   "events": [change.to_dict() for change in clip.changes], "model": self.cfg.model}
+                   "events": [change.to_dict() for change in clip.changes], "model": self.cfg.model()}
         path = clip.writer.finish(sidecar)
         deleted = enforce_cap(self.cfg.folder, self.cfg.max_mb * 1e6)
         self.report(f"clip {path} ({clip.writer.frames} frames)" + (
@@ -295,11 +296,10 @@ def start_recording(opts, clf, events, report=lambda _m: None) -> ClipRecorder:
         raise EdgeError(f"--record {folder}: cannot make this folder ({exc.strerror or exc}); choose another") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise EdgeError(f"--record {folder}: this folder is not writable; choose another")
-    manifest = clf.manifest
     cfg = ClipConfig(folder=folder.resolve(), record_on=opts.record_on, pre_s=opts.pre, post_s=opts.post,
                      max_mb=opts.record_max_mb, stride=opts.stride,
                      video_fps=video_fps(opts.source) if opts.source and classify_spec(opts.source) == "video" else None,
-                     model={"arch": manifest.arch, "precision": manifest.precision,
-                            "version": model_version(clf),
-                            "source_sha256": manifest.source_sha256 or None, "artifact": str(clf.path)})
+                     model=lambda: {"arch": clf.manifest.arch, "precision": clf.manifest.precision,  # after an
+                                    "version": model_version(clf),  # --update-from swap: the new model
+                                    "source_sha256": clf.manifest.source_sha256 or None, "artifact": str(clf.path)})
     return ClipRecorder(cfg, report).hook(events)

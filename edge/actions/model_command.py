@@ -9,9 +9,9 @@ import json
 from edge.runtime.updates.files import model_version
 
 
-def model_now(clf, model: dict):
+def model_now(clf):
     """The attributes' `model` block, read when they are published: an update shows in the next one."""
-    return lambda: {**model, "arch": clf.manifest.arch, "precision": clf.manifest.precision,
+    return lambda: {"arch": clf.manifest.arch, "precision": clf.manifest.precision,
                     "version": model_version(clf), "labels": list(clf.manifest.labels)}
 
 

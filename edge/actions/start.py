@@ -11,7 +11,6 @@ from edge.actions.model_command import model_now, on_model_set, publish_outcomes
 from edge.errors import EdgeError
 from edge.runtime.classifier import Classifier
 from edge.runtime.options import InferOptions
-from edge.runtime.updates.files import model_version
 
 MQTT_TICK_S = 0.5  # how soon a reconnect or a new source is acted on
 FIRST_CONNECT_S = 3.0  # at start, wait this long for the broker so the first states are not missed; then go on
@@ -58,8 +57,6 @@ def mqtt_config(opts: InferOptions, clf: Classifier):
     name = (opts.mqtt_name or socket.gethostname()).strip()
     if not name or any(c in name for c in "+#/"):
         raise EdgeError(f"--mqtt-name {name!r}: give a name without + # or / (it becomes a topic level)")
-    manifest = clf.manifest
-    model = {"arch": manifest.arch, "precision": manifest.precision, "version": model_version(clf),
-             "labels": list(manifest.labels)}
+    now = model_now(clf)
     return MqttConfig(target=target, name=name, binary_labels=tuple(dict.fromkeys(opts.mqtt_binary or ())),
-                      model=model, sw_version=__version__, model_now=model_now(clf, model), on_model_set=on_model_set(clf))
+                      model=now(), sw_version=__version__, model_now=now, on_model_set=on_model_set(clf))

@@ -38,8 +38,9 @@ def run_bench_command(opts: BenchOptions) -> None:
     """
     result = bench_from_options(opts, log=console.print)
     console.print(_table(result))
-    if glass.table(result) is not None:
-        console.print(glass.table(result))
+    frames = glass.table(result)
+    if frames is not None:
+        console.print(frames)
     check_floors(result, opts.results_dir)
     console.print(f"[bold green]done[/]: {opts.results_dir}/bench.json, bench.md, bench.png")
 

@@ -25,30 +25,30 @@ FRAME = (640, 480)
 STAGES = ("decode", "preprocess", "inference", "postprocess")
 
 
-def camera_frame(photo: Path, size: tuple[int, int] = FRAME) -> np.ndarray:
-    """The photo's largest box of the frame's aspect, resized to a BGR frame of `size`."""
-    from edge.runtime.images import load_rgb
-
-    img = load_rgb(photo)
+def camera_frame(img: Image.Image, size: tuple[int, int] = FRAME, zoom: float = 1.0,
+                 at: tuple[float, float] = (0.5, 0.5)) -> np.ndarray:
+    """The photo's largest box of the frame's aspect (times `zoom`, centred at `at`), resized to a BGR frame."""
     w, h = img.size
-    bw = min(w, h * size[0] / size[1])
+    bw = min(w, h * size[0] / size[1]) * zoom
     bh = bw * size[1] / size[0]
-    box = ((w - bw) / 2, (h - bh) / 2, (w + bw) / 2, (h + bh) / 2)
-    return np.asarray(img.resize(size, Image.BICUBIC, box=box))[:, :, ::-1].copy()
+    x0, y0 = (w - bw) * at[0], (h - bh) * at[1]
+    return np.asarray(img.resize(size, Image.BICUBIC, box=(x0, y0, x0 + bw, y0 + bh)))[:, :, ::-1].copy()
 
 
 def inputs(photo: Path, resize_size: int) -> dict[str, tuple[Callable, object]]:
     """kind -> (decode, what it decodes): each kind's input, made once from one photo."""
     from edge.runtime.capture_size import smallest_size
+    from edge.runtime.images import load_rgb
     from edge.runtime.picam_streams import yuv420_to_bgr
 
-    frame = camera_frame(photo)
-    small = smallest_size(FRAME, resize_size)
+    img = load_rgb(photo)
+    frame, small = camera_frame(img), smallest_size(FRAME, resize_size)
+    small_frame = camera_frame(img, small)
     jpeg = io.BytesIO()
     Image.fromarray(frame[:, :, ::-1]).save(jpeg, "JPEG", quality=90)
-    yuv = _yuv420(camera_frame(photo, small))
+    yuv = _yuv420(small_frame)
     return {f"{FRAME[0]}x{FRAME[1]} BGR frame": (None, frame),
-            f"{small[0]}x{small[1]} BGR frame": (None, camera_frame(photo, small)),
+            f"{small[0]}x{small[1]} BGR frame": (None, small_frame),
             f"{small[0]}x{small[1]} YUV420 (picam lores)": (lambda data: yuv420_to_bgr(data, *small), yuv),
             f"{FRAME[0]}x{FRAME[1]} JPEG": ("photo", jpeg.getvalue())}
 
@@ -75,7 +75,7 @@ def one_call(clf, decode, data) -> dict[str, float]:
         t1 = time.perf_counter()
         x = clf.preprocess.frame(frame)[None]
     t2 = time.perf_counter()
-    outputs = [clf.backend.run(x)] if clf.threshold is None else clf.backend.run_all(x)
+    outputs = clf.outputs(x)
     t3 = time.perf_counter()
     clf.decide(outputs, 3)
     t4 = time.perf_counter()

@@ -82,14 +82,15 @@ def _java() -> tuple[Path | None, str]:
     return found, ""
 
 
-def missing() -> str | None:
-    """What the toolchain lacks, as one clause with how to install it; None when all is there."""
+def missing(found: tuple | None = None) -> str | None:
+    """What the toolchain lacks, as one clause with how to install it; None when all is there. `found`: the
+    probes' results when already run (quantize python, converter, (java, why))."""
+    quantize, converter, (java, why) = found or (_quantize_python(), _converter(), _java())
     parts = []
-    if _quantize_python() is None:
+    if quantize is None:
         parts.append(f"MCT (model-compression-toolkit 2.6.1, edge-mdt-tpc 1.3.0) in {tool_venv()}/quantize")
-    if _converter() is None:
+    if converter is None:
         parts.append(f"imxconv-pt (imx500-converter[pt] 3.19.2) in {tool_venv()}/convert")
-    java, why = _java()
     needs = [f"{' and '.join(parts)}: {INSTALL}"] if parts else []
     needs += [] if java else [f"{JAVA_HOW} ({why})"]
     return f"imx500 export needs {'; and '.join(needs)}" if needs else None
@@ -97,7 +98,8 @@ def missing() -> str | None:
 
 def find() -> Toolchain:
     """The toolchain, or an EdgeError saying in one line what to install."""
-    problem = missing()
+    found = (_quantize_python(), _converter(), _java())  # each probe once: java -version is a subprocess
+    problem = missing(found)
     if problem:
         raise EdgeError(problem)
-    return Toolchain(_quantize_python(), _converter(), _java()[0])
+    return Toolchain(found[0], found[1], found[2][0])

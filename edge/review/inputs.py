@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from edge.errors import EdgeError
-from edge.run_dir import OOF_FILE, RunDir
+from edge.run_dir import OOF_FILE, RunDir, read_object
 
 
 @dataclass(kw_only=True)
@@ -55,22 +54,10 @@ def shown_path(path: Path, source: Path, name_folder: bool) -> str:
     return f"{source.name}/{rel}" if name_folder else rel
 
 
-def read_json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EdgeError(f"{path}: cannot read {what} ({exc.strerror})") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise EdgeError(f"{path}: {what} is not valid JSON ({type(exc).__name__}); retrain the run") from None
-    if not isinstance(data, dict):
-        raise EdgeError(f"{path}: {what} is not a JSON object; retrain the run")
-    return data
-
-
 def run_sources(run_dir: Path, root: Path) -> list[Path]:
     """The data folders a run was trained on: split.json's `sources` (edge train DATA MORE...), else its root."""
     split = RunDir(run_dir).split_path
-    extra = read_json(split, "the split").get("sources", []) if split.is_file() else []
+    extra = read_object(split, "the split").get("sources", []) if split.is_file() else []
     folders = [Path(s["folder"]) if isinstance(s, dict) else Path(s) for s in extra]
     return [root] + [f for f in folders if f != root]
 
@@ -81,7 +68,7 @@ def from_run(run_dir: Path, data: Path | None = None) -> ReviewInput:
     if not path.is_file():
         raise EdgeError(f"{run_dir}: no {OOF_FILE} (runs trained before edge review have none); retrain the run, "
                         "or review an export on a labelled folder: edge review EXPORT_DIR --data DIR")
-    oof = read_json(path, "the out-of-fold predictions")
+    oof = read_object(path, "the out-of-fold predictions")
     try:
         root = Path(data or oof["root"])
         rows = oof["photos"]

@@ -15,8 +15,7 @@ from edge.export_dir import ExportDir
 from edge.hashing import file_sha256
 from edge.manifest import read_manifest
 from edge.ownership import is_run_dir
-from edge.review.inputs import read_json
-from edge.run_dir import SPLIT_FILE
+from edge.run_dir import SPLIT_FILE, RunDir, read_object
 
 
 @dataclass
@@ -39,7 +38,7 @@ def _run_of(export: ExportDir) -> Path | None:
 def training_photos(run_dir: Path, held_out_too: bool) -> list[Path]:
     """The photos the run trained on: split.json's train list, plus its val list when the deployed
     model saw those as well (a frozen-feature head is refit on every photo)."""
-    split = read_json(run_dir / SPLIT_FILE, "the split")
+    split = read_object(RunDir(run_dir).split_path, "the split")
     root = Path(split.get("root", ""))
     rows = split.get("train", []) + (split.get("val", []) if held_out_too else [])
     return [root / str(row[0]) for row in rows]  # absolute paths (other data folders) stay absolute
@@ -63,8 +62,8 @@ def training_overlap(export: ExportDir, photos: list[Path]) -> Overlap:
         return Overlap(none, [f"the run behind {export.root} was not found (its export report names "
                               f"'{getattr(export.report(), 'source', '')}'): whether these photos were "
                               "trained on is not checked"])
-    finetune = read_manifest(export.manifest_path).metrics.get("strategy") == "finetune"
-    trained = training_photos(run, held_out_too=not finetune)
+    strategy = read_manifest(export.manifest_path).metrics.get("strategy")
+    trained = training_photos(run, held_out_too=not RunDir(run).held_out(strategy))
     if trained and not any(p.is_file() for p in trained[:50]):
         return Overlap(none, [f"{run}'s training photos are not where split.json says ({trained[0].parent.parent}): "
                               "whether these photos were trained on is not checked"])

@@ -9,18 +9,14 @@ what it granted is said once. A stream URL, or a camera whose sizes cannot be li
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
-from edge.runtime.capture_size import CaptureRequest, smallest_size
+from edge.runtime.capture_size import CaptureRequest, size_text, smallest_size
+from edge.runtime.report import report_stderr
 from edge.runtime.sources import open_capture
 from edge.runtime.v4l2 import device_path, frame_sizes
 
 Size = tuple[int, int]
-
-
-def report_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def choose_size(offered: list[Size], opened: Size, min_side: int) -> Size | None:
@@ -42,10 +38,10 @@ def ask_size(capture, spec: str, min_side: int, sizes=frame_sizes) -> str:
     opened, device = size(), device_path(spec)
     offered = sizes(device, int(capture.get(cv2.CAP_PROP_FOURCC)), smallest_size(opened, min_side)) if device else []
     if not offered:
-        return f"camera {spec}: kept {_text(opened)}: the sizes it offers cannot be listed (not a V4L2 camera)"
+        return f"camera {spec}: kept {size_text(opened)}: the sizes it offers cannot be listed (not a V4L2 camera)"
     choice = choose_size(offered, opened, min_side)
     if choice is None:
-        return (f"camera {spec}: kept {_text(opened)}: none of its {len(offered)} sizes is smaller with a shorter "
+        return (f"camera {spec}: kept {size_text(opened)}: none of its {len(offered)} sizes is smaller with a shorter "
                 f"side of at least {min_side}")
     capture.set(cv2.CAP_PROP_FRAME_WIDTH, choice[0])
     capture.set(cv2.CAP_PROP_FRAME_HEIGHT, choice[1])
@@ -53,13 +49,9 @@ def ask_size(capture, spec: str, min_side: int, sizes=frame_sizes) -> str:
     if min(granted) < min_side:  # the driver gave a smaller size than asked: the model would upscale it
         capture.set(cv2.CAP_PROP_FRAME_WIDTH, opened[0])
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, opened[1])
-        return f"camera {spec}: asked for {_text(choice)}, granted {_text(granted)}; back to {_text(size())}"
-    return (f"camera {spec}: asked for {_text(choice)}, the smallest of its {len(offered)} sizes with a shorter "
-            f"side of at least {min_side} (the model's resize; opened at {_text(opened)}); granted {_text(granted)}")
-
-
-def _text(size: Size) -> str:
-    return f"{size[0]}x{size[1]}"
+        return f"camera {spec}: asked for {size_text(choice)}, granted {size_text(granted)}; back to {size_text(size())}"
+    return (f"camera {spec}: asked for {size_text(choice)}, the smallest of its {len(offered)} sizes with a shorter "
+            f"side of at least {min_side} (the model's resize; opened at {size_text(opened)}); granted {size_text(granted)}")
 
 
 def camera_opener(spec: str, request: CaptureRequest | None, opener=open_capture, sizes=frame_sizes,

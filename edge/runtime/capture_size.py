@@ -42,3 +42,8 @@ def smallest_size(aspect: tuple[int, int], min_side: int) -> tuple[int, int]:
     short = min_side + min_side % 2
     long = math.ceil(short * max(w, h) / min(w, h) / 2) * 2
     return (long, short) if w >= h else (short, long)
+
+
+def size_text(size) -> str:
+    """(640, 480) -> "640x480"."""
+    return f"{size[0]}x{size[1]}"

@@ -12,7 +12,7 @@ from edge.errors import EdgeError
 from edge.manifest import Manifest, UnknownSpec, read_manifest
 from edge.runtime.backends import create_backend, load_manifest_text
 from edge.runtime.images import check_size, load_rgb, to_rgb
-from edge.runtime.live_preprocess import as_bgr_frame
+from edge.runtime.live_preprocess import as_bgr_frame, bgr_to_image
 from edge.runtime.preprocess import Preprocessor
 from edge.runtime.resolve import resolve_model
 
@@ -77,12 +77,8 @@ def as_rgb_image(image, min_side: int | None = None) -> Image.Image:
     if isinstance(image, (str, Path, bytes)):
         return load_rgb(image, min_side=min_side)
     if isinstance(image, np.ndarray):
-        return _array_to_rgb(image)
+        return bgr_to_image(as_bgr_frame(image))  # OpenCV frames are BGR
     raise EdgeError(f"cannot classify an object of type {type(image).__name__}; pass a path, PIL image or BGR array")
-
-
-def _array_to_rgb(array: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.ascontiguousarray(as_bgr_frame(array)[:, :, ::-1]))  # OpenCV frames are BGR
 
 
 class Classifier:
@@ -137,7 +133,11 @@ class Classifier:
 
     def answers(self, batch: np.ndarray, k: int) -> list[Answer]:
         """Top-k, unknown decision and score for a preprocessed batch (what every source runs)."""
-        return self.decide([self.backend.run(batch)] if self.threshold is None else self.backend.run_all(batch), k)
+        return self.decide(self.outputs(batch), k)
+
+    def outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        """The model's outputs for a preprocessed batch: the logits, and the unknown score when one is used."""
+        return [self.backend.run(batch)] if self.threshold is None else self.backend.run_all(batch)
 
     def decide(self, outputs: list[np.ndarray], k: int) -> list[Answer]:
         """Top-k, unknown decision and score from the model's outputs (logits, then the score): what `answers`

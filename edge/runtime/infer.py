@@ -19,15 +19,12 @@ from edge.ownership import check_new_file
 from edge.runtime.classifier import Classifier, Prediction
 from edge.runtime.named_sources import SEVERAL, check_several
 from edge.runtime.options import InferOptions
+from edge.runtime.report import report_stderr
 from edge.runtime.sources import LIVE_KINDS, classify_spec
 from edge.runtime.timing import Summary
 
 Report = Callable[[str], None]
 Serve = Callable[..., None]  # serve(clf, opts, kind, summary, loop, report): edge.serve.infer.run_served
-
-
-def report_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def printer(as_json: bool, version: Callable[[], str] | None = None) -> Callable[[Prediction], None]:

@@ -75,7 +75,7 @@ class CropBox:
     @classmethod
     def of(cls, width: int, height: int, resize: int, crop: int) -> CropBox:
         short, long = (width, height) if width <= height else (height, width)
-        new_long = int(resize * long / short)  # as Preprocessor.resize_crop (torchvision's rounding)
+        new_long = int(resize * long / short)  # torchvision's rounding (Preprocessor.resize_crop uses this too)
         resized = (resize, new_long) if width <= height else (new_long, resize)
         left = int(round((resized[0] - crop) / 2.0))
         top = int(round((resized[1] - crop) / 2.0))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.runtime.capture_size import VIEW_SIZE, CaptureRequest, smallest_size
+from edge.runtime.capture_size import VIEW_SIZE, CaptureRequest, size_text, smallest_size
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,6 @@ class PicamStreams:
             parts.append(said + ("" if got == tuple(asked["size"]) else f" (granted {size_text(got)})"))
         classify = "lores" if self.lores else "main"
         return f"picam: asked libcamera for {', '.join(parts)}; the model classifies {classify}"
-
-
-def size_text(size) -> str:
-    return f"{size[0]}x{size[1]}"
 
 
 def picam_streams(request: CaptureRequest | None) -> PicamStreams:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from edge.manifest import Manifest
 from edge.runtime.images import load_rgb
-from edge.runtime.live_preprocess import LiveResizer, as_bgr_frame, bgr_to_image
+from edge.runtime.live_preprocess import CropBox, LiveResizer, as_bgr_frame, bgr_to_image
 
 _FILTERS = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
@@ -42,15 +42,10 @@ class Preprocessor:
         return load_rgb(source, min_side=self.decode_side, name=name)
 
     def resize_crop(self, img: Image.Image) -> Image.Image:
-        width, height = img.size
-        short, long = (width, height) if width <= height else (height, width)
-        new_short, new_long = self.resize_size, int(self.resize_size * long / short)  # torchvision's rounding
-        size = (new_short, new_long) if width <= height else (new_long, new_short)
-        if size != img.size:
-            img = img.resize(size, self.filter)
-        top = int(round((size[1] - self.crop_size) / 2.0))
-        left = int(round((size[0] - self.crop_size) / 2.0))
-        return img.crop((left, top, left + self.crop_size, top + self.crop_size))
+        box = CropBox.of(*img.size, self.resize_size, self.crop_size)  # torchvision's rounding, as the live path
+        if box.resized != img.size:
+            img = img.resize(box.resized, self.filter)
+        return img.crop(box.crop)
 
     def __call__(self, img: Image.Image) -> np.ndarray:
         return self.normalise(np.asarray(self.resize_crop(img)))  # (H, W, 3) uint8

@@ -10,7 +10,6 @@ wrapped here: its end is the end of the run.
 from __future__ import annotations
 
 import itertools
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -20,6 +19,7 @@ from edge.runtime import sources
 from edge.runtime.camera_size import camera_opener
 from edge.runtime.capture_size import CaptureRequest
 from edge.runtime.imx500_camera import SensorNetwork
+from edge.runtime.report import report_stderr
 from edge.runtime.sources import Frame
 
 RECONNECTING_KINDS = ("camera", "picamera")  # classify_spec kinds that are live devices or streams
@@ -93,10 +93,6 @@ class SourceHealth:
 
 def iso_time(wall: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(wall))
-
-
-def report_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def reopening(open_source: Opener, *, health: SourceHealth, backoff: Backoff = Backoff(),

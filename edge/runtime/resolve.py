@@ -10,7 +10,6 @@ and `edge-infer FOLDER` share (edge.devices.choose adds only the device profiles
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from edge.formats import ArtifactFormat
 from edge.runtime import autotune
 from edge.runtime.backend_base import missing_library
 from edge.runtime.backends import BACKENDS, check_backend_name, installed, resolve_artifact, runnable
+from edge.runtime.report import report_stderr
 
 TUNE_SECONDS = 0.5  # timing per artifact and thread count when a folder is tuned on first use
 
@@ -30,10 +30,6 @@ class Resolved:
     path: Path  # the artifact file that runs
     threads: int | None  # None: the backend's default (every core this process may use)
     why: str = ""  # one line for edge-infer: what was chosen and why ("" for a file given as such)
-
-
-def report_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def for_backend(export: ExportDir, backend: str) -> ArtifactFormat:

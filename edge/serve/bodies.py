@@ -55,3 +55,9 @@ def stream_slot(count: int, limit: int, kind: str) -> None:
 
 def json_line(data: dict) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
+
+
+def json_response(data: dict, status: int = 200, headers: dict | None = None):
+    from starlette.responses import Response
+
+    return Response(json_line(data), status_code=status, media_type="application/json", headers=headers)

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from edge.runtime.backends import runtime_library_versions
 from edge.runtime.updates.files import model_version
-from edge.serve.bodies import check_length, json_line, parse_k, read_body, stream_slot
+from edge.serve.bodies import check_length, json_response, parse_k, read_body, stream_slot
 from edge.serve.errors import HttpError
 from edge.serve.hub_group import source_names, stream_hub
 from edge.serve.model_route import model
@@ -30,11 +30,6 @@ def bind(func, parts: Parts):
     endpoint.__name__ = func.__name__
     return endpoint
 
-
-def _json(data: dict, status: int = 200, headers: dict | None = None):
-    from starlette.responses import Response
-
-    return Response(json_line(data), status_code=status, media_type="application/json", headers=headers)
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +54,7 @@ async def classify(request, parts: Parts):
         with parts.worker.hold(body):
             answer = await parts.worker.classify(body, request.headers.get("content-type", ""), k, timeout)
     timing = f"queue;dur={answer.queue_ms:.2f}"
-    return _json(answer.prediction.to_dict(), headers={"Server-Timing": timing})
+    return json_response(answer.prediction.to_dict(), headers={"Server-Timing": timing})
 
 
 async def stream(request, parts: Parts):
@@ -112,7 +107,7 @@ def _gauge(parts: Parts, kind: str, value: int) -> None:
 
 
 async def info(request, parts: Parts):
-    return _json(describe(parts))
+    return json_response(describe(parts))
 
 
 def describe(parts: Parts) -> dict:
@@ -151,7 +146,7 @@ async def healthz(request, parts: Parts):
     status = parts.hub.status()
     status.pop("summary", None)
     ready = status["source"] not in ("failed", "lost")  # lost: a camera being reopened (since status["lost"])
-    return _json({"ready": ready, **status, "queued": parts.worker.admitted}, 200 if ready else 503)
+    return json_response({"ready": ready, **status, "queued": parts.worker.admitted}, 200 if ready else 503)
 
 
 async def metrics(request, parts: Parts):

@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from edge.runtime.updates.files import model_version
-from edge.serve.bodies import json_line, read_body
+from edge.serve.bodies import json_response, read_body
 from edge.serve.errors import HttpError
 from edge.serve.parts import Parts
 
@@ -16,11 +16,6 @@ MAX_BODY = 4096
 WAIT_S = 60.0  # an answer once the new version is swapped in or refused; longer: 202, see GET /v1/model
 STATUS = {"refused": 422, "unreachable": 502}  # every other outcome: 200
 
-
-def _json(data: dict, status: int = 200):
-    from starlette.responses import Response
-
-    return Response(json_line(data), status_code=status, media_type="application/json")
 
 
 def updater_of(parts: Parts):
@@ -30,7 +25,7 @@ def updater_of(parts: Parts):
 async def model(request, parts: Parts):
     updater = updater_of(parts)
     if request.method == "GET":
-        return _json({"model_version": model_version(parts.clf), "updates": updater.status() if updater else None})
+        return json_response({"model_version": model_version(parts.clf), "updates": updater.status() if updater else None})
     if updater is None:
         raise HttpError(404, "model updates are off: start edge-infer with --update-from PATH|URL "
                              "(with --update-every 0 it updates only when asked)")
@@ -41,9 +36,9 @@ async def model(request, parts: Parts):
     try:
         outcome = await asyncio.wait_for(asyncio.shield(future), WAIT_S)
     except asyncio.TimeoutError:
-        return _json({"status": "checking", "model_version": model_version(parts.clf)}, 202)
+        return json_response({"status": "checking", "model_version": model_version(parts.clf)}, 202)
     code = STATUS.get(outcome.status, 200)
-    return _json({**outcome.to_dict(), **({"error": outcome.message} if code != 200 else {})}, code)
+    return json_response({**outcome.to_dict(), **({"error": outcome.message} if code != 200 else {})}, code)
 
 
 def parse_source(body: bytes) -> str | None:

@@ -56,13 +56,8 @@ def load_run(path: str | Path, data: Path | None = None) -> LoadedRun:
 
 
 def held_out(run_dir: Path, manifest: Manifest) -> bool:
-    """Whether the split's val photos stayed out of the deployed model, as train wrote in metrics.json; runs
-    from before it did: only a fine-tune kept them out (a cached-feature head was refit on every photo)."""
-    try:
-        written = (RunDir(run_dir).metrics() or {}).get("held_out")
-    except EdgeError:  # an unreadable metrics.json must not stop an export: fall back to the old rule
-        written = None
-    return written if isinstance(written, bool) else manifest.metrics.get("strategy") == "finetune"
+    """Whether the split's val photos stayed out of the deployed model (edge.run_dir.RunDir.held_out)."""
+    return RunDir(run_dir).held_out(manifest.metrics.get("strategy"))
 
 
 def load_zoo(name: str, weights: Path | None = None) -> tuple[nn.Module, Manifest]:

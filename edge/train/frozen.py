@@ -97,8 +97,9 @@ def fit_cached_head(s: Session, bank: crossval.FeatureBank, settings: list[cross
     if step is not None:
         step()
     crossval.fit(bank, everyone, setting).load_into(get_submodule(s.model, s.entry.head_path)[-1])
-    unknown, tensors = unknown_threshold(bank, setting, folds, s.cfg)
-    return CachedHead(setting, scores, unknown, tensors, frozen_scores(bank, folds, s.cfg.seed, nested_logits, tensors))
+    cosine = openset.held_out_cosine(bank, folds, s.cfg.seed)  # each photo against class means fit without it
+    unknown, tensors = unknown_threshold(bank, setting, folds, s.cfg, cosine)
+    return CachedHead(setting, scores, unknown, tensors, frozen_scores(cosine, nested_logits, tensors))
 
 
 def cached_evaluation(*, head: CachedHead, labels: torch.Tensor, samples: list[Sample], nested_logits: torch.Tensor,
@@ -116,10 +117,9 @@ def cached_evaluation(*, head: CachedHead, labels: torch.Tensor, samples: list[S
                       checkpoint_extra=head.unknown_tensors, held_out_scores=head.held_out_scores)
 
 
-def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, folds: int,
-                      cfg: TrainConfig) -> tuple[dict, dict]:
-    """The manifest's `unknown` from k-fold held-out in-class scores, and the checkpoint's score tensors."""
-    cosine = openset.held_out_cosine(bank, folds, cfg.seed)
+def unknown_threshold(bank: crossval.FeatureBank, chosen: crossval.Setting, folds: int, cfg: TrainConfig,
+                      cosine: torch.Tensor) -> tuple[dict, dict]:
+    """The manifest's `unknown` from k-fold held-out in-class scores (`cosine`), and the checkpoint's score tensors."""
     logits = None
     if cfg.unknown_score != "cosine":  # the combined score also needs held-out logits
         logits = crossval.held_out_logits(bank, np.arange(len(bank.labels)), [chosen], folds, cfg.seed)[chosen]

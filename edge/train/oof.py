@@ -38,11 +38,10 @@ def save_oof(path: Path, split: Split, samples: list[Sample], logits: torch.Tens
         "unknown_threshold": unknown.get("threshold"), "photos": rows})
 
 
-def frozen_scores(bank, folds: int, seed: int, nested_logits: torch.Tensor, tensors: dict) -> torch.Tensor:
-    """Each photo's unknown score against class means fit without it (the k-fold scores the threshold
-    came from); the combined score adds the nested-CV softmax, standardised as the deployed graph does."""
+def frozen_scores(cosine: torch.Tensor, nested_logits: torch.Tensor, tensors: dict) -> torch.Tensor:
+    """Each photo's unknown score: `cosine`, its k-fold held-out score the threshold came from; the combined
+    score adds the nested-CV softmax, standardised as the deployed graph does."""
     from edge.train import openset
 
-    cosine = openset.held_out_cosine(bank, folds, seed)
     standardise = tensors.get(openset.STANDARDISE_KEY)
     return cosine if standardise is None else openset.combined_score(nested_logits, cosine, standardise)

@@ -77,8 +77,8 @@ def manifest_version(manifest: Manifest) -> str:
 
 
 def model_version(clf) -> str:
-    """The version a Classifier (or the swappable one the updater holds) runs now."""
-    return getattr(clf, "version", None) or manifest_version(clf.manifest)
+    """The version a Classifier (or the swappable one the updater holds: its manifest is the live model's) runs now."""
+    return manifest_version(clf.manifest)
 
 
 def artifact_names(path: str) -> list[str]:

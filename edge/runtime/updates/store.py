@@ -66,9 +66,6 @@ class VersionStore:
         self.versions = self.root / "versions"
         self.state_path = self.root / "state.json"
 
-    def exists(self) -> bool:
-        return self.versions.is_dir()
-
     # -- links -------------------------------------------------------------------------------------
     def link(self, name: str) -> Path | None:
         """Where link `name` points, or None when it is absent or dangling."""
